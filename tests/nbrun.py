@@ -25,10 +25,15 @@ class CellRun:
         return "check" in self.metadata.get("tags", [])
 
 
-def run_text(text: str, *, timeout: int = 120, cwd: str | None = None) -> list[CellRun]:
+def run_text(text: str, *, timeout: int = 120, cwd: str | None = None,
+             stop_after: str | None = None) -> list[CellRun]:
+    """Execute every cell (or, with ``stop_after=check_id``, every cell up to that check cell)."""
     nb = jupytext.reads(text, fmt="py:percent")
-    env_ok = os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    del env_ok
+    if stop_after is not None:
+        ends = [i for i, c in enumerate(nb.cells) if c.metadata.get("check_id") == stop_after]
+        if ends:
+            nb.cells = nb.cells[: ends[0] + 1]
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": cwd or os.getcwd()}})
     client.execute()

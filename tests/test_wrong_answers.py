@@ -28,7 +28,7 @@ WRONG_ANSWERS: list[tuple[str, int, str, str, str]] = [
 def test_check_fails_on_wrong_answer(stem, region, code, check_id, why):
     path = ROOT / "solutions" / "en" / f"{stem}.py"
     text = replace_regions(path.read_text(encoding="utf-8"), {region: code}, where=str(path))
-    runs = run_text(text, cwd=str(ROOT))
+    runs = run_text(text, cwd=str(ROOT), stop_after=check_id)
     checks = {r.metadata.get("check_id"): r for r in runs if r.is_check}
     assert check_id in checks, f"no check cell with check_id={check_id!r} in {path.name}"
     assert checks[check_id].error is not None, f"check {check_id} passed a wrong answer ({why})"
