@@ -41,6 +41,30 @@ def _teacher(args) -> int:
     return 0
 
 
+LAB_SETTINGS = {
+    # a double-click on a lesson .py opens it as a notebook (jupytext), not in the text editor
+    "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}},
+}
+
+
+def lab_settings_path(prefix: str | None = None) -> Path:
+    """JupyterLab's settings overrides file inside this environment (not the user's config)."""
+    return Path(prefix or sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+
+
+def _setup_lab(args) -> int:
+    import json
+
+    path = lab_settings_path(args.prefix)
+    current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    for plugin, values in LAB_SETTINGS.items():
+        current.setdefault(plugin, {}).update(values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    print(f"JupyterLab settings for this course written to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coursekit", description="Lighter & Faster course tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     warm.add_argument("names", nargs="*", metavar="NAME", help="teacher and/or student (default: both)")
     warm.add_argument("--quiet", action="store_true")
     warm.set_defaults(run=_teacher)
+
+    lab = sub.add_parser("setup-lab", help="write this course's JupyterLab settings into the environment")
+    lab.add_argument("--prefix", help="environment prefix (default: the running Python's)")
+    lab.set_defaults(run=_setup_lab)
     return parser
 
 

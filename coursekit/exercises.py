@@ -30,10 +30,12 @@ BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 LANGS = ("en", "zh")
 GENERATED_NOTE = {
-    "en": "# Generated from solutions/{lang}/{name} by `python -m coursekit exercises build`.\n"
-          "# Replace each `raise NotImplementedError(...)` with your code, then run the check cell below it.\n",
-    "zh": "# 本文件由 `python -m coursekit exercises build` 从 solutions/{lang}/{name} 生成。\n"
-          "# 把每个 `raise NotImplementedError(...)` 换成你的代码，然后运行它下面的检查单元格。\n",
+    "en": "# %% [markdown]\n"
+          "# > Exercise notebook, generated from `solutions/{lang}/{name}` by `python -m coursekit exercises build`.\n"
+          "# > Replace each `raise NotImplementedError(...)` with your code, then run the check cell below it.\n",
+    "zh": "# %% [markdown]\n"
+          "# > 练习笔记本，由 `python -m coursekit exercises build` 从 `solutions/{lang}/{name}` 生成。\n"
+          "# > 把每个 `raise NotImplementedError(...)` 换成你的代码，然后运行它下面的检查单元格。\n",
 }
 STUB_MESSAGE = {
     "en": "Exercise {n}: replace this line with your code.",

@@ -1,0 +1,146 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# > Exercise notebook, generated from `solutions/en/00_measure_first.py` by `python -m coursekit exercises build`.
+# > Replace each `raise NotImplementedError(...)` with your code, then run the check cell below it.
+
+# %% [markdown]
+# # Exercise 00 · Measure first
+#
+# Three small functions, each checked against `coursekit` on inputs drawn at random every time you run
+# the check (so only a correct formula passes, not a number copied from somewhere):
+#
+# 1. the parameters of a convolution, by hand;
+# 2. its FLOPs, by hand;
+# 3. a latency measurement with warm-up, median and p90.
+#
+# Write your code where it says `raise NotImplementedError`, then run the check cell below it.
+# When every check passes, run `python -m coursekit check exercises/en/00_measure_first.py` in a
+# terminal to see which checklist items you have evidenced.
+
+# %%
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import random
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from coursekit.metrics import count_flops
+from coursekit.models import count_parameters
+
+# %% [markdown]
+# ## 1. Parameters of a convolution
+#
+# `nn.Conv2d(c_in, c_out, k)` holds one `k×k` filter per pair of input and output channels, and (when
+# `bias=True`) one bias per output channel. Complete `conv2d_params`.
+
+# %%
+def conv2d_params(c_in: int, c_out: int, k: int, bias: bool = True) -> int:
+    """Number of parameters of nn.Conv2d(c_in, c_out, kernel_size=k, bias=bias)."""
+    raise NotImplementedError('Exercise 1: replace this line with your code. Hint: lesson 00, section 4 "Parameters and size on disk"')
+
+
+# %% tags=["check"] check_id="ex00-conv-params" checklist=["T4"]
+for _ in range(20):
+    c_in, c_out, k = random.randint(1, 64), random.randint(1, 64), random.choice([1, 3, 5, 7])
+    bias = random.random() < 0.5
+    layer = nn.Conv2d(c_in, c_out, k, bias=bias)
+    expected = count_parameters(layer)
+    got = conv2d_params(c_in, c_out, k, bias=bias)
+    assert got == expected, f"conv2d_params({c_in}, {c_out}, {k}, bias={bias}) = {got}, expected {expected}"
+print("✓ conv2d_params matches coursekit.count_parameters on 20 random layers")
+
+# %% [markdown]
+# ## 2. FLOPs of a convolution
+#
+# With padding that keeps the size (`padding=k // 2`, odd `k`), the output has `H×W` positions, and each
+# needs `c_out` dot products of length `c_in·k·k`. Count a multiply-add as **2** FLOPs (as
+# `torch.utils.flop_counter` does), and ignore the bias.
+
+# %%
+def conv2d_flops(c_in: int, c_out: int, k: int, h: int, w: int, batch: int = 1) -> int:
+    """FLOPs of nn.Conv2d(c_in, c_out, k, padding=k // 2) on a (batch, c_in, h, w) input."""
+    raise NotImplementedError('Exercise 2: replace this line with your code. Hint: lesson 00, section 5 "FLOPs"')
+
+
+# %% tags=["check"] check_id="ex00-conv-flops" checklist=["T4", "E3"]
+for _ in range(10):
+    c_in, c_out, k = random.randint(1, 32), random.randint(1, 32), random.choice([1, 3, 5])
+    h, w, batch = random.randint(4, 16), random.randint(4, 16), random.randint(1, 4)
+    layer = nn.Conv2d(c_in, c_out, k, padding=k // 2)
+    expected = count_flops(layer, torch.zeros(batch, c_in, h, w))
+    got = conv2d_flops(c_in, c_out, k, h, w, batch)
+    assert got == expected, f"conv2d_flops({c_in}, {c_out}, {k}, {h}, {w}, {batch}) = {got}, expected {expected}"
+print("✓ conv2d_flops matches torch.utils.flop_counter on 10 random layers")
+
+# %% [markdown]
+# ## 3. A latency measurement
+#
+# Write `time_model(model, x, warmup, runs)`: put the model in eval mode, call it `warmup` times
+# without timing, then time `runs` calls one by one with `time.perf_counter()` (under
+# `torch.inference_mode()`), restore the model's train/eval mode, and return `(median_ms, p90_ms)`.
+# For the p90 use `statistics.quantiles(times, n=10, method="inclusive")[-1]`.
+#
+# The check gives your function a model whose speed it controls: slow calls that only warm-up should
+# absorb, then a mix of fast calls and occasional very slow ones (so the mean and the median differ).
+
+# %%
+def time_model(model: nn.Module, x: torch.Tensor, warmup: int = 10, runs: int = 50) -> tuple[float, float]:
+    """(median, p90) latency of model(x) in milliseconds, after `warmup` untimed calls."""
+    raise NotImplementedError('Exercise 3: replace this line with your code. Hint: lesson 00, section 6 "Latency"')
+
+
+# %% tags=["check"] check_id="ex00-latency" checklist=["E3"]
+class ScriptedModel(nn.Module):
+    """Sleeps for a scripted time on each call and records how it was called."""
+
+    def __init__(self, sleeps_ms):
+        super().__init__()
+        self.sleeps_ms = list(sleeps_ms)
+        self.calls = []  # (training, inference_mode) per call
+
+    def forward(self, x):
+        self.calls.append((self.training, torch.is_inference_mode_enabled()))
+        time.sleep(self.sleeps_ms[min(len(self.calls), len(self.sleeps_ms)) - 1] / 1000)
+        return x
+
+
+warmup, runs = random.randint(3, 6), random.randint(15, 25)
+timed = [random.choice([4.0, 5.0, 6.0]) for _ in range(runs)]
+for i in random.sample(range(runs), k=runs // 4):
+    timed[i] = 80.0  # occasional very slow calls: the mean moves, the median does not
+model = ScriptedModel([150.0] * warmup + timed).train()
+median_ms, p90_ms = time_model(model, torch.zeros(1), warmup=warmup, runs=runs)
+
+assert len(model.calls) == warmup + runs, f"expected {warmup} + {runs} calls, got {len(model.calls)}"
+assert all(not training for training, _ in model.calls), "call the model in eval mode"
+assert all(inference for _, inference in model.calls), "call the model under torch.inference_mode()"
+assert model.training, "restore the model's train/eval mode afterwards"
+true_median = statistics.median(timed)
+true_p90 = statistics.quantiles(timed, n=10, method="inclusive")[-1]
+assert abs(median_ms - true_median) < 3.0, f"median {median_ms:.2f} ms, expected about {true_median:.2f} ms"
+assert abs(p90_ms - true_p90) < 10.0, f"p90 {p90_ms:.2f} ms, expected about {true_p90:.2f} ms"
+print(f"✓ time_model: median {median_ms:.2f} ms (scripted {true_median:.1f}), p90 {p90_ms:.2f} ms "
+      f"(scripted {true_p90:.1f}); warm-up absorbed the {warmup} slow calls")
+
+# %% [markdown]
+# ## Done?
+#
+# Run `python -m coursekit check exercises/en/00_measure_first.py` (or the Chinese edition) to see the
+# checklist items this exercise evidences: **T4** (evaluate and compare) and **E3** (performance
+# characteristics of hardware).
