@@ -240,8 +240,20 @@ for (b, t), r in ratios.items():
 print(f"FLOPs ratio: {flops_ratio:.1f}×; measured latency ratios range from "
       f"{min(ratios.values()):.1f}× to {max(ratios.values()):.1f}× depending on batch size and threads")
 
+
+def verdict(measured, predicted, tolerance=0.2):
+    """'holds' when every measured ratio is within ±20% of the prediction."""
+    ok = all(abs(m / predicted - 1) <= tolerance for m in measured)
+    return "holds (within ±20%)" if ok else "fails (off by more than ±20%)"
+
+
+per_image_gap = [latency(n, 1, 1) / (latency(n, 64, 1) / 64) for n in models]
+print(f"prediction (a), same time per image alone or in a batch: {verdict(per_image_gap, 1.0)}")
+print(f"prediction (b), latency ratio = FLOPs ratio everywhere:   {verdict(ratios.values(), flops_ratio)}")
+
 # %% [markdown]
-# Neither prediction survives. Every call of a layer has a fixed cost — Python, dispatching the
+# On a CPU, with images this small, at least one prediction usually fails — read the verdicts your
+# machine printed. Every call of a layer has a fixed cost — Python, dispatching the
 # operator, allocating the output, moving weights from memory into the CPU's caches — that does not
 # shrink with the arithmetic. On 8×8 images each layer does very little arithmetic, so the fixed costs
 # are a large share of the time for a single image, and a batch spreads them over 64 images. Threads
