@@ -37,10 +37,11 @@ GENERATED_NOTE = {
           "# > 练习笔记本，由 `python -m coursekit exercises build` 从 `solutions/{lang}/{name}` 生成。\n"
           "# > 把每个 `raise NotImplementedError(...)` 换成你的代码，然后运行它下面的检查单元格。\n",
 }
-STUB_MESSAGE = {
-    "en": "Exercise {n}: replace this line with your code.",
-    "zh": "练习 {n}：把这一行换成你的代码。",
+STUB_COMMENT = {
+    "en": "# Exercise {n}: replace the next line with your code.",
+    "zh": "# 练习 {n}：把下一行换成你的代码。",
 }
+HINT = {"en": " Hint: ", "zh": "提示："}
 
 
 class ExerciseError(ValueError):
@@ -111,10 +112,10 @@ def make_exercise(text: str, *, lang: str = "en", name: str = "", where: str = "
         del lines[r.start:r.end + 1]
     regions = find_regions(lines, where=where)
     for n, r in reversed(list(enumerate(regions, start=1))):
-        message = STUB_MESSAGE[lang].format(n=n)
-        if r.hint:
-            message += (" Hint: " if lang == "en" else " 提示：") + r.hint
-        lines[r.start:r.end + 1] = [f"{r.indent}raise NotImplementedError({message!r})\n"]
+        # the instruction is a comment in the learner's language; the code stays identical in en and zh
+        comment = STUB_COMMENT[lang].format(n=n) + (HINT[lang] + r.hint if r.hint else "")
+        message = f"Exercise {n}: not written yet (see the comment above)"
+        lines[r.start:r.end + 1] = [f"{r.indent}{comment}\n", f"{r.indent}raise NotImplementedError({message!r})\n"]
     if not regions:
         raise ExerciseError(f"{where}: no '{BEGIN}' region: not a solution notebook")
     out = "".join(lines)

@@ -52,7 +52,8 @@ from coursekit.models import count_parameters
 # %%
 def conv2d_params(c_in: int, c_out: int, k: int, bias: bool = True) -> int:
     """Number of parameters of nn.Conv2d(c_in, c_out, kernel_size=k, bias=bias)."""
-    raise NotImplementedError('Exercise 1: replace this line with your code. Hint: lesson 00, section 4 "Parameters and size on disk"')
+    # Exercise 1: replace the next line with your code. Hint: lesson 00, section 4 "Parameters and size on disk"
+    raise NotImplementedError('Exercise 1: not written yet (see the comment above)')
 
 
 # %% tags=["check"] check_id="ex00-conv-params" checklist=["T4"]
@@ -75,7 +76,8 @@ print("✓ conv2d_params matches coursekit.count_parameters on 20 random layers"
 # %%
 def conv2d_flops(c_in: int, c_out: int, k: int, h: int, w: int, batch: int = 1) -> int:
     """FLOPs of nn.Conv2d(c_in, c_out, k, padding=k // 2) on a (batch, c_in, h, w) input."""
-    raise NotImplementedError('Exercise 2: replace this line with your code. Hint: lesson 00, section 5 "FLOPs"')
+    # Exercise 2: replace the next line with your code. Hint: lesson 00, section 5 "FLOPs"
+    raise NotImplementedError('Exercise 2: not written yet (see the comment above)')
 
 
 # %% tags=["check"] check_id="ex00-conv-flops" checklist=["T4", "E3"]
@@ -102,7 +104,8 @@ print("✓ conv2d_flops matches torch.utils.flop_counter on 10 random layers")
 # %%
 def time_model(model: nn.Module, x: torch.Tensor, warmup: int = 10, runs: int = 50) -> tuple[float, float]:
     """(median, p90) latency of model(x) in milliseconds, after `warmup` untimed calls."""
-    raise NotImplementedError('Exercise 3: replace this line with your code. Hint: lesson 00, section 6 "Latency"')
+    # Exercise 3: replace the next line with your code. Hint: lesson 00, section 6 "Latency"
+    raise NotImplementedError('Exercise 3: not written yet (see the comment above)')
 
 
 # %% tags=["check"] check_id="ex00-latency" checklist=["E3"]

@@ -36,7 +36,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch
-from torch import nn
 
 from coursekit.data import load_dataset, make_loaders
 from coursekit.metrics import count_flops, measure_latency
