@@ -44,7 +44,7 @@ browser:
 
 test: $(STAMP) browser
 	$(PY) -m coursekit pretrain --quiet
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadfile
 
 clean-venv:
 	rm -rf $(VENV)
