@@ -45,12 +45,15 @@ class JupytextNotebook(nbval.plugin.IPyNbFile):
         return items
 
 
+def _is_notebook(path: Path) -> bool:
+    """notebooks/<lang>/*.py and solutions/<lang>/*.py are lessons and solved exercises."""
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else None
+    return (rel is not None and path.suffix == ".py" and len(rel.parts) == 3
+            and rel.parts[0] in NOTEBOOK_DIRS and rel.parts[1] in ("en", "zh"))
+
+
 def pytest_collect_file(file_path: Path, parent):
-    rel = file_path.relative_to(ROOT) if file_path.is_relative_to(ROOT) else None
-    if (
-        rel is not None and file_path.suffix == ".py" and len(rel.parts) == 3
-        and rel.parts[0] in NOTEBOOK_DIRS and rel.parts[1] in ("en", "zh")
-    ):
+    if _is_notebook(file_path):
         return JupytextNotebook.from_parent(parent, path=file_path)
     return None
 
@@ -64,3 +67,15 @@ def pytest_configure(config):
 
     for name in ("teacher", "student"):
         pretrained(name, progress=False)
+
+
+class _NotAModule(pytest.File):
+    def collect(self):
+        return []
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    """A notebook named on the command line is a notebook, not a Python test module."""
+    if _is_notebook(module_path):
+        return _NotAModule.from_parent(parent, path=module_path)
+    return None
