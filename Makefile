@@ -25,14 +25,14 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# the pinned CPU build first: an unpinned torch would pull a multi-GB CUDA build
+	@# the pinned CPU build first: an unpinned torch would pull a multi-GB CUDA build
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m coursekit setup-lab
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir="$(CURDIR)" notebooks/en
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS)
 
 # Debian's chromium for the real-browser test (root + apt only; otherwise that test says it skipped).
 browser:
