@@ -65,6 +65,106 @@ def _setup_lab(args) -> int:
     return 0
 
 
+def _check(args) -> int:
+    import json
+
+    from coursekit import checklist
+
+    _tolerant_stdout()
+    lang = args.lang
+    root = project_root()
+    if args.learner is not None and not args.learner.strip():
+        raise ValueError(f"The 'learner' parameter of coursekit check must be a non-empty name. Got {args.learner!r} instead.")
+    if args.json:  # fail now, not after running every notebook
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in args.notebooks or [str(root / "exercises" / lang)]:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(path.glob("*.py")) + sorted(path.glob("*.ipynb"))
+            if not found:
+                raise ValueError(f"The folder {name} holds no notebooks (.py or .ipynb).")
+            paths += found
+        else:
+            paths.append(path)
+    items = checklist.load_checklist()
+    index = checklist.course_index(root, lang)
+    results = []
+    for path in paths:
+        shown = checklist.display_path(path)
+        print(checklist.MESSAGES[lang]["checking"].format(path=shown), file=sys.stderr, flush=True)
+        result = checklist.run_notebook(path, timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                                        lang=lang, index=index)
+        results.append(result)
+    statuses = checklist.evaluate(results, items, index)
+    report = checklist.build_report(results, statuses, learner=args.learner, lang=lang)
+    print(checklist.render_text(results, statuses, items, lang=lang, learner=report["learner"]))
+    if args.json:
+        out = Path(args.json)
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(checklist.MESSAGES[lang]["json_written"].format(path=out), file=sys.stderr)
+    return checklist.exit_code(results, statuses)
+
+
+def _report(args) -> int:
+    from coursekit import checklist
+
+    _tolerant_stdout()
+    table = checklist.combine_reports(args.reports, course_version=args.course_version)
+    for _, reason in table.rejected:
+        print(f"rejected: {reason}", file=sys.stderr)
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(checklist.class_table_text(table, args.lang))
+    for target, render in ((args.csv, checklist.class_table_csv), (args.markdown, checklist.class_table_markdown)):
+        if target:
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # utf-8-sig: spreadsheet programs then read ✓ and Chinese names correctly
+            path.write_text(render(table, args.lang), encoding="utf-8-sig" if render is checklist.class_table_csv
+                            else "utf-8")
+            print(f"wrote {path}", file=sys.stderr)
+    if table.rejected:
+        print(f"{len(table.rejected)} of {len(args.reports)} report(s) rejected (see above)", file=sys.stderr)
+        return 1
+    return 0 if table.rows else 1
+
+
+def _tolerant_stdout() -> None:
+    """✓ and Chinese text must not crash a console whose encoding lacks them."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def _positive_seconds(option: str):
+    def parse(text: str) -> float:
+        from coursekit._validate import check_float
+
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be a number of seconds, got {text!r}") from None
+        try:
+            return check_float(option.lstrip("-").replace("-", "_"), value, f"coursekit {option}", low=0,
+                               closed="neither")
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
+
+
+def _doctor(args) -> int:
+    from coursekit import doctor
+
+    findings = doctor.run()
+    bad = [f.name for f in findings if not f.ok]
+    print("ready for class" if not bad else f"not ready: fix {', '.join(bad)}")
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coursekit", description="Lighter & Faster course tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +182,34 @@ def build_parser() -> argparse.ArgumentParser:
     lab = sub.add_parser("setup-lab", help="write this course's JupyterLab settings into the environment")
     lab.add_argument("--prefix", help="environment prefix (default: the running Python's)")
     lab.set_defaults(run=_setup_lab)
+
+    chk = sub.add_parser("check", help="run exercise notebooks and print the completion checklist",
+                         description="Execute exercise notebooks in a real kernel (on a temporary copy; your "
+                                     "files are never changed) and print which checklist items they evidence.")
+    chk.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                     help="exercise notebooks (.py or .ipynb) or folders (default: every notebook in "
+                          "exercises/<lang>/ of the course)")
+    chk.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the output (default: en)")
+    chk.add_argument("--json", metavar="PATH", help="also write a machine-readable report for your instructor")
+    chk.add_argument("--learner", metavar="NAME", help="your name in the report (default: your user name)")
+    chk.add_argument("--timeout", type=_positive_seconds("--timeout"), default=120.0, metavar="SECONDS",
+                     help="time limit for each cell (default: 120)")
+    chk.add_argument("--notebook-timeout", type=_positive_seconds("--notebook-timeout"), metavar="SECONDS",
+                     help="time limit for a whole notebook (default: max(600, 4 x --timeout))")
+    chk.set_defaults(run=_check)
+
+    rep = sub.add_parser("report", help="combine learners' JSON reports into a class table",
+                         description="Combine the JSON reports written by `coursekit check --json` into one "
+                                     "table: learners x checklist items, with per-item counts.")
+    rep.add_argument("reports", nargs="+", metavar="REPORT.json")
+    rep.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+    rep.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
+    rep.add_argument("--lang", choices=["en", "zh"], default="en", help="language of headers and legend")
+    rep.add_argument("--course-version", metavar="VERSION",
+                     help="accept only reports of this course version (default: the version most reports have)")
+    rep.set_defaults(run=_report)
+    doc = sub.add_parser("doctor", help="check that this machine is ready for class (before a lab)")
+    doc.set_defaults(run=_doctor)
     return parser
 
 

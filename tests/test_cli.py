@@ -44,3 +44,23 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "coursekit"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "exercises" in result.stdout
+
+
+def test_doctor_reports_every_check(capsys):
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    for name in ("Python", "PyTorch", "Data", "Teacher", "JupyterLab", "Kernel"):
+        assert f"✓ {name}:" in out
+    assert "ready for class" in out
+
+
+def test_doctor_says_what_is_wrong(monkeypatch, capsys):
+    from coursekit import doctor
+
+    def broken():
+        raise RuntimeError("no kernel here")
+
+    monkeypatch.setattr(doctor, "CHECKS", [doctor._python, broken])
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "✗ Broken: RuntimeError: no kernel here" in out and "not ready: fix Broken" in out
