@@ -39,7 +39,7 @@ import tokenize
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from coursekit._validate import check_choice, check_float, check_type
@@ -835,7 +835,7 @@ def build_report(notebooks: list[NotebookResult], statuses: list[ItemStatus], *,
         "format": FORMAT,
         "course_version": __version__,
         "learner": (learner or default_learner()).strip(),
-        "date": date or datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "date": date or datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "lang": lang,
         "notebooks": [nb.to_json() for nb in notebooks],
         "items": [s.to_json() for s in statuses],
@@ -939,7 +939,7 @@ class ReportError(ValueError):
 
 def _parse_date(value: str) -> datetime:
     d = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 def load_report(path: str | os.PathLike) -> dict:

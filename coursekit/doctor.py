@@ -24,7 +24,7 @@ class Finding:
 
 
 def _python() -> Finding:
-    ok = sys.version_info >= (3, 10)
+    ok = sys.version_info >= (3, 11)
     return Finding("Python", ok, f"{sys.version.split()[0]} at {sys.executable}")
 
 

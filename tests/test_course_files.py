@@ -8,11 +8,11 @@ import re
 import subprocess
 import sys
 import tokenize
+import tomllib
 from pathlib import Path
 
 import jupytext
 import pytest
-import tomllib
 import yaml
 
 from coursekit import exercises
