@@ -124,3 +124,11 @@ def test_ruff_is_clean():
                              "notebooks", "solutions", "exercises", "benchmarks"],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*/*.py")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_lessons_turn_on_inline_figures(path):
+    # coursekit.plots returns bare matplotlib Figures; without the inline backend a notebook shows
+    # "<Figure size ...>" instead of the picture
+    first_code = next(c for c in jupytext.read(path).cells if c.cell_type == "code")
+    assert "%matplotlib inline" in first_code.source, f"{path.name}: put `# %matplotlib inline` in the first code cell"

@@ -29,6 +29,7 @@
 # in by hand: every number is measured when you run it, on your machine.
 
 # %%
+# %matplotlib inline
 import os
 
 # Idle OpenMP threads busy-wait, which slows multi-thread timings down badly on a busy machine.
