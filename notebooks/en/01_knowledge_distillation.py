@@ -1,0 +1,639 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Knowledge distillation
+# *A small network learns from a big network's soft answers.*
+#
+# A trained classifier knows more than its top answer. Asked about a handwritten 3, it also says
+# how much the image looks like a 2, an 8 or a 9. **Knowledge distillation** (Hinton, Vinyals & Dean,
+# 2015) trains a small *student* to reproduce those softened answers of a big *teacher*, instead of
+# (or as well as) the bare labels.
+#
+# In this lesson you will:
+#
+# 1. soften a softmax with a **temperature** and read the "dark knowledge" in a real teacher's outputs;
+# 2. write the distillation loss, get the direction of the KL right, and see *why* it is multiplied by T²;
+# 3. compare teacher and student (size, FLOPs, latency) and train the same student from scratch and
+#    by distillation, from identical initial weights, over several seeds;
+# 4. find where distillation clearly pays: few labels, and Hinton et al.'s omitted-class experiment;
+# 5. sweep T and α, and reproduce the classic bugs with the wrong numbers they give.
+#
+# Everything runs on the real handwritten digits (8×8 images), on a CPU. The teacher is lesson 00's
+# `TeacherNet`, loaded from the cache: we never train it here.
+
+# %%
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: idle OpenMP threads must not spin
+# %matplotlib inline
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from IPython.display import display
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
+
+from coursekit import plots
+from coursekit.data import load_dataset, make_loaders
+from coursekit.distill import (
+    MLPStudent,
+    add_class_bias,
+    best_class_bias,
+    class_accuracy,
+    compare_seeds,
+    compute_logits,
+    distill,
+    kd_loss,
+    soft_targets,
+    split_labels,
+    without_class,
+)
+from coursekit.metrics import measure_latency, profile_model
+from coursekit.models import StudentNet
+from coursekit.pretrained import pretrained
+from coursekit.train import evaluate, fit
+from coursekit.widgets import temperature_explorer
+
+splits = load_dataset("digits")
+loaders = make_loaders(splits, batch_size=64, seed=0)
+teacher = pretrained("teacher")  # lesson 00's TeacherNet, from the cache (eval mode)
+teacher_test = evaluate(teacher, loaders.test)
+print(splits)
+print(f"teacher: {teacher_test.accuracy:.2%} test accuracy on {teacher_test.n} images")
+
+# %% [markdown]
+# ## 1. Softmax with a temperature
+#
+# A classifier outputs one number per class, its **logits** $z$. Softmax turns them into
+# probabilities; the **temperature** $T$ divides the logits first:
+#
+# $$p_i(T) = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}$$
+#
+# $T = 1$ is the ordinary softmax. A larger $T$ shrinks the differences between logits, so the
+# distribution gets flatter; as $T \to \infty$ it becomes uniform, and as $T \to 0$ it puts everything
+# on the largest logit. The order of the classes never changes.
+#
+# Write it yourself first (subtracting the largest logit changes nothing mathematically but keeps
+# `exp` from overflowing), then check it against `coursekit.distill.soft_targets`.
+
+# %%
+def softmax_with_temperature(logits: torch.Tensor, T: float) -> torch.Tensor:
+    z = logits / T
+    z = z - z.max(dim=-1, keepdim=True).values  # the same distribution, no overflow in exp
+    e = z.exp()
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+z = 8 * torch.randn(6, 10)  # large logits, like a confident network's
+for T in (0.5, 1.0, 4.0, 20.0):
+    assert torch.allclose(softmax_with_temperature(z, T), soft_targets(z, T), atol=1e-6)
+print("✓ softmax_with_temperature matches coursekit.distill.soft_targets")
+
+# %% [markdown]
+# ### A real teacher's answer, softened
+#
+# Here is the teacher's output for the first 3 of the test set. At $T = 1$ it is practically a
+# one-hot vector: the probabilities of the other classes are there, but far too small to see. Raise
+# the temperature and they appear.
+
+# %%
+test_images, test_labels = splits.test.tensors
+index = int((test_labels == 3).nonzero()[0])
+image = test_images[index]
+logits = compute_logits(teacher, image[None])[0]  # (10,)
+for T in (1, 4, 8):
+    p = soft_targets(logits, T)
+    runner_up = p.topk(4).indices.tolist()[1:]
+    print(f"T = {T}: p(3) = {p[3]:.4f}, next: " + ", ".join(f"{c} ({p[c]:.4f})" for c in runner_up))
+
+# %% [markdown]
+# Move the slider to see how the temperature reshapes this distribution (the outlined bars are an
+# untrained student's answer for the same image, and the line below the slider gives the soft loss
+# between the two and the size of its gradient; section 2 explains both). The static figure under
+# the slider shows five temperatures side by side, for when the notebook is read without a kernel.
+
+# %%
+torch.manual_seed(0)
+untrained = StudentNet(num_classes=10, in_channels=1).eval()
+with torch.no_grad():
+    untrained_logits = untrained(image[None])[0]
+display(temperature_explorer(logits, untrained_logits, image=image, true_class=3))
+plots.temperature_panels(logits, [1, 2, 4, 8, 16], image=image, true_class=3)  # the same, as a static figure
+
+# %% [markdown]
+# ### Dark knowledge
+#
+# Hinton et al. call the small probabilities of the wrong classes **dark knowledge**: they are not
+# noise but a similarity structure the teacher has learned. Averaged over the training images of
+# each digit, which wrong class does the teacher rate highest?
+
+# %%
+train_images, train_labels = splits.train.tensors
+train_logits = compute_logits(teacher, splits.train)  # (1259, 10), once: reused by every experiment
+wrong_mass = {}
+for T in (1, 4, 8):
+    p = soft_targets(train_logits, T)
+    wrong_mass[T] = 1 - p[torch.arange(len(p)), train_labels].mean().item()
+    print(f"T = {T}: on average {wrong_mass[T]:.2%} of the probability goes to wrong classes")
+wrong = train_logits.clone()
+wrong[torch.arange(len(wrong)), train_labels] = -math.inf
+second = wrong.argmax(1)  # each image's runner-up: the same at every T (T keeps the order)
+p4 = soft_targets(train_logits, 4)
+runner_up, share = [], []
+for c in range(10):
+    counts = torch.bincount(second[train_labels == c], minlength=10)
+    runner_up.append(int(counts.argmax()))
+    share.append(counts.max().item() / counts.sum().item())
+    print(f"digit {c}: runner-up {runner_up[c]} on {share[c]:.0%} of its images "
+          f"(mean probability at T = 4: {p4[train_labels == c, runner_up[c]].mean():.2%})")
+assert wrong_mass[1] < 0.01 < wrong_mass[4] < wrong_mass[8]
+assert min(share) > 3 / 9  # far from the 1 in 9 of a runner-up chosen at random
+mean_soft = torch.stack([p4[train_labels == c].mean(0) for c in range(10)])  # (true digit, class)
+mean_soft = mean_soft.masked_fill(torch.eye(10, dtype=torch.bool), math.nan)  # hide the right answers
+plots.value_heatmap((100 * mean_soft).tolist(), list(range(10)), list(range(10)), row_title="true digit",
+                    col_title="class", title="teacher's mean probability at T = 4 (%), diagonal hidden",
+                    fmt="{:.1f}")
+
+# %% [markdown]
+# At $T = 1$ (first line) the wrong classes carry almost nothing: training on these targets would be
+# training on the labels. At $T = 4$ and $8$ they carry a real share, and it is not noise: for every
+# digit, one runner-up is shared by a large fraction of its images (a runner-up picked at random would
+# be shared by one in nine), and the heatmap shows the same pattern in the averaged probabilities.
+# The pictures below put each digit's average image above its runner-up's: the pairs share strokes (a
+# loop, a vertical bar, a curve on the right), which is what the teacher's features respond to. A
+# student that learns "this 3 is a bit like a 2" learns something about shapes that the label "3"
+# alone never tells it.
+
+# %%
+mean_image = torch.stack([train_images[train_labels == c].mean(0) for c in range(10)])
+plots.image_pairs([(mean_image[c], mean_image[runner_up[c]], f"{c} → {runner_up[c]}") for c in range(10)],
+                  title="each digit's mean image (top) and its runner-up's (bottom)")
+
+# %% [markdown]
+# ## 2. The distillation loss
+#
+# With the teacher's softened distribution $p = \mathrm{softmax}(v/T)$ and the student's
+# $q = \mathrm{softmax}(z/T)$ (teacher logits $v$, student logits $z$):
+#
+# $$\mathcal{L} = \alpha \cdot \underbrace{\mathrm{CE}(z, y)}_{\text{hard: true labels, } T=1}
+#   + (1-\alpha) \cdot \underbrace{T^2 \, \mathrm{KL}(p \,\|\, q)}_{\text{soft: the teacher}}$$
+#
+# **The direction of the KL.** $\mathrm{KL}(p\|q) = \sum_i p_i \log(p_i / q_i)$ weighs the student's
+# log-ratio by the *teacher's* probabilities: the teacher is the target, exactly as the one-hot label is
+# the target of cross-entropy (in fact $\mathrm{KL}(p\|q)$ is the cross-entropy with soft targets $p$
+# minus the teacher's entropy, a constant). PyTorch's `F.kl_div(input, target)` computes
+# $\mathrm{KL}(\text{target} \,\|\, \text{input})$ and expects the `input` as **log**-probabilities:
+# `F.kl_div(F.log_softmax(z / T, 1), F.softmax(v / T, 1), reduction="batchmean")`.
+# `reduction="batchmean"` sums over the classes and divides by the batch size, which is the KL per
+# example; `"mean"` would also divide by the number of classes.
+#
+# Write the loss yourself, then compare it with `coursekit.distill.kd_loss`:
+
+# %%
+def my_kd_loss(student_logits, teacher_logits, targets, T=4.0, alpha=0.3):
+    hard = F.cross_entropy(student_logits, targets)
+    log_q = F.log_softmax(student_logits / T, dim=1)  # student: log-probabilities
+    p = F.softmax(teacher_logits / T, dim=1)  # teacher: probabilities (the target)
+    soft = F.kl_div(log_q, p, reduction="batchmean") * T**2
+    return alpha * hard + (1 - alpha) * soft, hard, soft
+
+
+zs, zt, y = torch.randn(32, 10), 5 * torch.randn(32, 10), torch.randint(0, 10, (32,))
+for T, alpha in [(1.0, 0.5), (4.0, 0.3), (10.0, 0.0)]:
+    mine, reference = my_kd_loss(zs, zt, y, T, alpha), kd_loss(zs, zt, y, temperature=T, alpha=alpha)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(mine, reference))
+print("✓ my_kd_loss matches coursekit.distill.kd_loss:", kd_loss(zs, zt, y))
+
+# %% [markdown]
+# ### Why T²
+#
+# The gradient of the soft term with respect to the student's logits is short:
+#
+# $$\frac{\partial\, \mathrm{KL}(p\|q)}{\partial z_i} = \frac{1}{T}\,(q_i - p_i)$$
+#
+# (the $1/T$ comes from the chain rule through $z/T$). When $T$ is large compared with the logits,
+# $e^{z_i/T} \approx 1 + z_i/T$, so with $N$ classes and logits centred on zero,
+# $q_i \approx \frac{1}{N}\left(1 + \frac{z_i}{T}\right)$ and likewise $p_i$, hence
+#
+# $$\frac{\partial\, \mathrm{KL}}{\partial z_i} \approx \frac{1}{N T^2}\,(z_i - v_i).$$
+#
+# The soft gradient shrinks like $1/T^2$, while the hard term's gradient does not depend on $T$.
+# Without a correction, raising $T$ would quietly turn the teacher down, and $\alpha$ would no longer
+# mean what it says. Multiplying the soft term by $T^2$ cancels this: its gradient becomes
+# $T\,(q_i - p_i) \approx (z_i - v_i)/N$, the same scale at every temperature (in the limit, distillation
+# is regression of the student's logits onto the teacher's). Now numerically, with an untrained
+# student and the teacher on a real batch:
+
+# %%
+xb, yb = next(iter(loaders.val))  # all 179 validation images
+with torch.no_grad():
+    teacher_val = teacher(xb)
+    student_val = untrained(xb)
+span = (teacher_val.max(1).values - teacher_val.min(1).values).mean().item()
+print(f"the teacher's logits span {span:.1f} units per image on average (largest minus smallest)")
+temperatures = [1, 2, 4, 8, 16, 32, 64, 128]
+with_t2, without_t2 = [], []
+for T in temperatures:
+    z = student_val.clone().requires_grad_(True)
+    soft = kd_loss(z, teacher_val, yb, temperature=T, alpha=0.0).soft  # includes T²
+    (grad,) = torch.autograd.grad(soft, z)
+    with_t2.append(grad.norm().item())
+    without_t2.append(grad.norm().item() / T**2)
+    print(f"T = {T:>2}: gradient norm with T² {with_t2[-1]:8.4f}   without T² {without_t2[-1]:.6f}")
+slope_without = math.log2(without_t2[-1] / without_t2[-2])  # per doubling of T, from 64 to 128
+slope_with = math.log2(with_t2[-1] / with_t2[-2])
+print(f"from T = 64 to 128 the gradient changes by 2^{slope_without:.2f} without T² and 2^{slope_with:.2f} with it")
+print(f"over T = 1 to 128: the gradient varies by a factor {max(with_t2) / min(with_t2):.1f} with T², "
+      f"{max(without_t2) / min(without_t2):,.0f} without")
+assert -2.2 < slope_without < -1.8 and abs(slope_with) < 0.2
+assert max(with_t2) / min(with_t2) < 10 < 1000 < max(without_t2) / min(without_t2)
+plots.gradient_scale_plot(temperatures, {"with T² (kd_loss)": with_t2, "without T²": without_t2})
+
+# %% [markdown]
+# The curve without $T^2$ falls with slope −2 on the log-log plot once $T$ is large, as derived; with
+# $T^2$ it levels off. The approximation needs $T$ large compared with the spread of the logits
+# (printed above), which is why the curves reach their limits only at the largest temperatures; in
+# between, the $T^2$ version stays within a small factor while the other falls by orders of magnitude
+# (both factors printed above).
+#
+# ## 3. Teacher and student
+#
+# The measurement rules of lesson 00: parameters, size on disk, FLOPs per image, and latency after a
+# warm-up, median and 90th percentile over many runs, with the thread count and batch size stated.
+# Besides `StudentNet` we meet a second, smaller student: `MLPStudent`, a fully connected 64-300-100-10
+# network like the small MNIST nets of Hinton et al.
+
+# %%
+example = test_images[:1]  # (1, 1, 8, 8)
+torch.manual_seed(0)
+mlp = MLPStudent()
+models = {"teacher": teacher, "StudentNet": untrained, "MLPStudent": mlp}
+profiles = {name: profile_model(m, example, name=name) for name, m in models.items()}
+latency = {name: measure_latency(m, example, warmup=20, runs=100, threads=1) for name, m in models.items()}
+for name in models:
+    prof, lat = profiles[name], latency[name]
+    print(f"{name:>10}: {prof.parameters:>9,} parameters, {prof.size_bytes / 1024:7.1f} KiB, "
+          f"{prof.flops:>10,} FLOPs/image, latency median {lat.median_ms:.3f} ms (p90 {lat.p90_ms:.3f} ms)")
+print(f"(latency: batch size 1, {latency['teacher'].threads} thread, after {latency['teacher'].warmup} warm-up runs)")
+for name in ("StudentNet", "MLPStudent"):
+    print(f"{name} vs teacher: {profiles['teacher'].parameters / profiles[name].parameters:.1f}× fewer parameters, "
+          f"{profiles['teacher'].flops / profiles[name].flops:.0f}× fewer FLOPs, "
+          f"{latency['teacher'].median_ms / latency[name].median_ms:.1f}× faster")
+plots.bar_compare({
+    "parameters": {n: p.parameters for n, p in profiles.items()},
+    "FLOPs per image": {n: p.flops for n, p in profiles.items()},
+    "latency, batch 1 (ms)": {n: latency[n].median_ms for n in models},
+}, log=True)
+
+# %% [markdown]
+# FLOPs and latency need not agree: FLOPs count the arithmetic only, while each call also pays fixed
+# costs (Python, dispatching every layer) and memory traffic, which matter a lot for networks this
+# small at batch size 1 (lesson 00). The question for the rest of the lesson: how much of the teacher's
+# accuracy can these students keep?
+#
+# ## 4. From scratch vs distilled: the same student, the same start
+#
+# A fair comparison changes one thing only. For each seed we create one `StudentNet` and keep it
+# untouched; one copy of it trains on the labels (cross-entropy, first cell), another by distillation
+# ($T = 4$, $\alpha = 0.3$, second cell, which checks that its copy holds exactly the same weights),
+# with the same data order, optimiser, learning rate and number of epochs. `distill` computes the teacher's logits once (the training data is not
+# augmented); here we even pass the ones computed above, so the teacher runs once for all seeds.
+
+# %%
+SEEDS = (0, 1, 2)
+EPOCHS, LR = 8, 3e-3
+starts = {}  # seed -> the initial StudentNet, never trained: both runs start from a copy of it
+results = {"scratch": [], "distilled": []}
+for seed in SEEDS:
+    torch.manual_seed(seed)
+    starts[seed] = StudentNet(num_classes=10, in_channels=1)
+    scratch = copy.deepcopy(starts[seed])
+    fit(scratch, make_loaders(splits, batch_size=64, seed=seed).train, epochs=EPOCHS, lr=LR, seed=seed,
+        progress=False)
+    results["scratch"].append(evaluate(scratch, loaders.test).accuracy)
+    print(f"seed {seed}: from scratch, test accuracy {results['scratch'][-1]:.2%}")
+
+# %%
+for seed in SEEDS:
+    distilled = copy.deepcopy(starts[seed])
+    same_start = all(torch.equal(a, b) for a, b in zip(distilled.state_dict().values(), starts[seed].state_dict().values()))
+    assert same_start
+    history = distill(distilled, teacher, make_loaders(splits, batch_size=64, seed=seed).train, loaders.val,
+                      epochs=EPOCHS, lr=LR, temperature=4.0, alpha=0.3, seed=seed, teacher_logits=train_logits,
+                      progress=False)
+    results["distilled"].append(evaluate(distilled, loaders.test).accuracy)
+    print(f"seed {seed}: same initial weights as the scratch run: {same_start}; distilled, test accuracy "
+          f"{results['distilled'][-1]:.2%}")
+print("last run, per epoch: hard", [f"{v:.3f}" for v in history.components["hard"]],
+      "soft", [f"{v:.3f}" for v in history.components["soft"]])
+
+def verdict(comparison, baseline: str, treated: str) -> str:
+    """An honest sentence about a SeedComparison of accuracies."""
+    diff, spread = 100 * comparison.difference, 100 * comparison.spread
+    text = (f"{treated}: {100 * comparison.treated_mean:.2f} ± {100 * comparison.treated_std:.2f} %, "
+            f"{baseline}: {100 * comparison.baseline_mean:.2f} ± {100 * comparison.baseline_std:.2f} % "
+            f"(mean ± std over {comparison.seeds} seeds). ")
+    if comparison.exceeds_spread:
+        return text + (f"The difference, {diff:+.2f} points, is larger than the spread over seeds "
+                       f"({spread:.2f} points): {treated} {'wins' if diff > 0 else 'loses'}.")
+    return text + (f"The difference, {diff:+.2f} points, is within the spread over seeds ({spread:.2f} "
+                   f"points): with these seeds we cannot tell the two apart.")
+
+
+main_comparison = compare_seeds(results["scratch"], results["distilled"])
+print(verdict(main_comparison, "scratch", "distilled"))
+assert main_comparison.baseline_mean > 0.9  # the scratch student is already good on its own
+plots.seed_strip(results, title="StudentNet, all labels")
+
+# %% [markdown]
+# Read the printed sentence before drawing any conclusion. With every training label available, this
+# student already gets most digits right on its own, so there is little left for the teacher to add;
+# whether what is left shows up above the seed-to-seed spread is exactly what the sentence tells you.
+# Note also how much a single seed can move the result: one run is not evidence.
+#
+# ## 5. Where distillation clearly pays
+#
+# Distillation gives the student more information per image: a whole distribution instead of one
+# label. That matters most when the labels are what the student lacks. Two experiments, both with
+# the fast `MLPStudent` so that we can afford more seeds.
+#
+# ### A smaller student, all labels
+#
+# First the same comparison as in section 4, with the MLP: same initial weights for both (each run
+# starts from `torch.manual_seed(seed)`), five seeds.
+
+# %%
+MLP = dict(batch_size=256, epochs=30, lr=1e-2)  # 5 batches per epoch: a short run
+
+
+def mlp_loader(dataset, seed):
+    """Shuffled batches, each fetched with one indexing operation: this MLP is so small that fetching
+    the images one by one (what a plain DataLoader does) would take longer than training on them."""
+    generator = torch.Generator().manual_seed(seed)
+    batches = BatchSampler(RandomSampler(dataset, generator=generator), MLP["batch_size"], drop_last=False)
+    return DataLoader(dataset, batch_size=None, sampler=batches, generator=generator)
+
+
+def train_mlp(dataset, seed, *, teacher_logits=None, epochs=MLP["epochs"], **kd):
+    """A fresh MLPStudent (initial weights from ``seed``) trained from scratch or, given teacher logits, distilled."""
+    torch.manual_seed(seed)
+    model = MLPStudent()
+    if teacher_logits is None:
+        fit(model, mlp_loader(dataset, seed), epochs=epochs, lr=MLP["lr"], seed=seed, progress=False)
+    else:
+        distill(model, teacher, mlp_loader(dataset, seed), epochs=epochs, lr=MLP["lr"], seed=seed,
+                teacher_logits=teacher_logits, progress=False, **kd)
+    return model
+
+
+MLP_SEEDS = (0, 1, 2, 3, 4)
+small = {"scratch": [], "distilled": []}
+for seed in MLP_SEEDS:
+    small["scratch"].append(evaluate(train_mlp(splits.train, seed), loaders.test).accuracy)
+    small["distilled"].append(evaluate(train_mlp(splits.train, seed, teacher_logits=train_logits), loaders.test).accuracy)
+small_comparison = compare_seeds(small["scratch"], small["distilled"])
+print(verdict(small_comparison, "scratch", "distilled"))
+
+# %% [markdown]
+# ### Few labels
+#
+# Now suppose only **10 % of the training images are labelled** (the same share of every digit), but
+# the teacher can be asked about all of them. The distilled student gets the hard loss on the labelled
+# images only and the soft loss on every image: `split_labels` returns the training set with a
+# `labelled` mask (hidden labels become −1 so they cannot leak), and `distill` passes the mask to
+# `kd_loss`. The baseline is the same student trained on the labelled images alone, given the same
+# number of optimiser steps.
+#
+# One honest caveat: our teacher was trained on *all* the labels, so here it stands in for a teacher
+# trained elsewhere (on another labelled set, or a large pretrained model). The experiment measures
+# what the student gains from querying such a teacher on unlabelled images.
+
+# %%
+few = split_labels(splits.train, 0.10, seed=0)
+print(few)
+steps_ratio = len(mlp_loader(few.mixed, 0)) // len(mlp_loader(few.labelled, 0))  # batches per epoch
+few_results = {"labels only": [], "distilled": []}
+for seed in MLP_SEEDS:
+    alone = train_mlp(few.labelled, seed, epochs=MLP["epochs"] * steps_ratio)  # same number of steps
+    taught = train_mlp(few.mixed, seed, teacher_logits=train_logits)
+    few_results["labels only"].append(evaluate(alone, loaders.test).accuracy)
+    few_results["distilled"].append(evaluate(taught, loaders.test).accuracy)
+few_comparison = compare_seeds(few_results["labels only"], few_results["distilled"])
+print(verdict(few_comparison, "labels only", "distilled"))
+assert few_comparison.exceeds_spread and few_comparison.difference > 0
+assert few_comparison.treated_mean > small_comparison.baseline_mean - 0.01  # close to the MLP with every label
+plots.seed_strip({**{f"all labels, {k}": v for k, v in small.items()}, **{f"10% labels, {k}": v for k, v in few_results.items()}},
+                 title="MLPStudent")
+
+# %% [markdown]
+# With a tenth of the labels, the student trained on labels alone falls well behind, while the
+# distilled one stays close to what the MLP reaches from scratch with every label (the first column
+# of the figure): the teacher's targets on the unlabelled images carry most of what the missing
+# labels would have said.
+#
+# ### The omitted class (Hinton et al., section 3)
+#
+# Hinton et al. distilled an MNIST network into a smaller one with a transfer set from which **every 3
+# had been removed**. The student never saw a 3, yet the soft targets of other digits told it a little
+# about 3s (an 8 that looks "a bit like a 3"). It already got most test 3s right (133 errors on 1,010
+# threes), and most of those errors came from a bias for class 3 that was too low: raising that one
+# bias by 3.5 brought it to 98.6 % of the 3s correct.
+#
+# We do the same: distil the MLP with every 3 removed from the training images, count the test 3s it
+# gets right, then raise the class-3 output bias by the amount that maximises accuracy on the
+# **validation** split (the paper tuned it on the test set; we keep the test set for the final count).
+# A higher temperature ($T = 8$) raises the small probabilities of "3" on the other digits, which are
+# the only trace of 3s left in the transfer set.
+
+# %%
+transfer = without_class(splits.train, 3)
+transfer_logits = compute_logits(teacher, transfer)
+for T in (1, 8):
+    print(f"T = {T}: the teacher gives class 3 on average {soft_targets(transfer_logits, T)[:, 3].mean():.4%} "
+          f"of its probability on the {len(transfer)} transfer images")
+PAPER_3S = 0.986  # Hinton et al. (2015), MNIST, 3s correct after the bias fix
+amounts = [0.25 * i for i in range(81)]  # candidate bias shifts, 0 to 20
+threes = {"before": [], "after": [], "bias": [], "overall": []}
+for seed in MLP_SEEDS:
+    student = train_mlp(transfer, seed, teacher_logits=transfer_logits, temperature=8.0, alpha=0.3)
+    threes["before"].append(class_accuracy(student, loaders.test, 3))
+    bias, _ = best_class_bias(student, loaders.val, 3, amounts)  # chosen on validation
+    add_class_bias(student, 3, bias)
+    threes["after"].append(class_accuracy(student, loaders.test, 3))
+    threes["bias"].append(bias)
+    threes["overall"].append(evaluate(student, loaders.test).accuracy)
+n3 = int((test_labels == 3).sum())
+fix = compare_seeds(threes["before"], threes["after"])
+n_val3 = sum(int((batch[1] == 3).sum()) for batch in loaders.val)
+print(f"test 3s correct ({n3} images), mean ± std over {len(MLP_SEEDS)} seeds:")
+print(f"  before the bias fix: {fix.baseline_mean:.1%} ± {fix.baseline_std:.1%}")
+print(f"  after raising the class-3 bias by {min(threes['bias']):g} to {max(threes['bias']):g} (chosen on the "
+      f"{n_val3} validation 3s): {fix.treated_mean:.1%} ± {fix.treated_std:.1%}   (paper, MNIST: {PAPER_3S:.1%})")
+print(f"  overall test accuracy after the fix: {sum(threes['overall']) / len(threes['overall']):.2%}")
+assert fix.baseline_mean < 0.05 and 0.5 < fix.treated_mean < PAPER_3S
+
+# %% [markdown]
+# Before the fix our student practically never answers "3" (unlike the paper's, which already got
+# most 3s right): with this very confident teacher and a small transfer set, the pull towards "3" is
+# weak. After shifting one number it recognises most 3s, which it has never seen: the knowledge was
+# in the student all along, transferred through the teacher's small probabilities on other digits.
+# We still get fewer 3s right than the paper: their transfer set had tens of thousands of 28×28
+# images, ours has the few 8×8 ones counted above, and our bias is tuned on the handful of 3s in the
+# validation split.
+#
+# ## 6. A T × α sweep
+#
+# How sensitive is distillation to its two knobs? One run of the few-labels experiment (seed 0) per
+# cell: a rough picture, in which differences smaller than the spread over seeds of sections 4 and 5
+# are noise.
+
+# %%
+SWEEP_T = [1, 4, 16]
+SWEEP_ALPHA = [0.0, 0.5, 1.0]
+grid = [[evaluate(train_mlp(few.mixed, 0, teacher_logits=train_logits, temperature=T, alpha=a), loaders.test).accuracy
+         for a in SWEEP_ALPHA] for T in SWEEP_T]
+best_T, best_alpha = max(((T, a) for T in SWEEP_T for a in SWEEP_ALPHA),
+                         key=lambda ta: grid[SWEEP_T.index(ta[0])][SWEEP_ALPHA.index(ta[1])])
+best = grid[SWEEP_T.index(best_T)][SWEEP_ALPHA.index(best_alpha)]
+alpha1 = [row[-1] for row in grid]
+with_teacher = [acc for row in grid for acc in row[:-1]]
+best_t1 = max(grid[0][:-1])
+print(f"best cell: T = {best_T}, α = {best_alpha}: {best:.2%}")
+print(f"α = 1 (labels only, teacher ignored): {alpha1[0]:.2%} at every T: {len(set(alpha1)) == 1}")
+print(f"α < 1 (teacher used): {min(with_teacher):.2%} to {max(with_teacher):.2%}; "
+      f"best at T = 1 (almost one-hot targets): {best_t1:.2%}, {100 * (best - best_t1):.2f} points below the best cell")
+assert len(set(alpha1)) == 1  # with α = 1 the soft term has weight 0: T cannot matter
+assert min(with_teacher) > alpha1[0] + 0.04 and max(with_teacher) - min(with_teacher) < 0.03
+plots.value_heatmap(grid, SWEEP_T, SWEEP_ALPHA, row_title="temperature T", col_title="α (weight of the hard loss)",
+                    title="MLPStudent, 10% labels: test accuracy")
+
+# %% [markdown]
+# The last column ($\alpha = 1$) ignores the teacher, so it is the same at every temperature: a built-in
+# sanity check. Every cell that uses the teacher is far above it, and those cells lie in a narrow band
+# (printed above). Look at the $T = 1$ row: there this teacher's targets
+# are almost one-hot (section 1), so they carry hardly any dark knowledge, yet they come close to the
+# best cell. In the few-labels setting, most of the gain is the teacher *labelling the unlabelled
+# images*; the dark knowledge at higher $T$ adds a little on top. Where the labels are all known
+# (sections 4 and 5), the dark knowledge is all the teacher can add.
+#
+# ## 7. The classic bugs, each with its wrong number
+#
+# Each of these runs without an error message, which is what makes them dangerous. Below, each bug
+# is one or two lines, next to the right value, on the validation batch with the distilled StudentNet
+# of section 4.
+
+# %%
+T = 4.0
+with torch.no_grad():
+    zs = distilled(xb)  # the student's logits
+right = kd_loss(zs, teacher_val, yb, temperature=T).soft.item()
+log_q, p = F.log_softmax(zs / T, dim=1), F.softmax(teacher_val / T, dim=1)
+
+no_t2 = F.kl_div(log_q, p, reduction="batchmean").item()  # 1. T² forgotten
+probs_in = (F.kl_div(log_q.exp(), p, reduction="batchmean") * T**2).item()  # 2. probabilities as kl_div's input
+mean_red = (F.kl_div(log_q, p, reduction="mean") * T**2).item()  # 3. 'mean' divides by classes too
+print(f"right soft loss (T = {T:g}):              {right:9.4f}")
+print(f"1. without T²:                         {no_t2:9.4f}  ({right / no_t2:.0f}× too small, and so are its gradients)")
+print(f"2. probabilities instead of log-probs: {probs_in:9.4f}  (not a KL at all: it can even be negative)")
+print(f"3. reduction='mean':                   {mean_red:9.4f}  ({right / mean_red:.0f}× too small: divided by the 10 classes)")
+assert math.isclose(right / no_t2, T**2, rel_tol=1e-4) and math.isclose(right / mean_red, 10, rel_tol=1e-4)
+assert not math.isclose(probs_in, right, rel_tol=0.1)
+
+# %%
+teacher.train()  # 4. the teacher left in train mode: dropout on, BatchNorm uses batch statistics
+with torch.no_grad():
+    noisy_a, noisy_b = teacher(xb), teacher(xb)
+teacher.eval()
+acc_train_mode = (noisy_a.argmax(1) == yb).float().mean().item()
+acc_eval_mode = (teacher_val.argmax(1) == yb).float().mean().item()
+drift = F.kl_div(F.log_softmax(noisy_b / T, 1), F.softmax(noisy_a / T, 1), reduction="batchmean").item()
+print(f"4. teacher in train mode: accuracy {acc_train_mode:.1%} (eval mode: {acc_eval_mode:.1%}); two calls on "
+      f"the same images differ by KL = {drift:.4f}: the targets change every time")
+assert drift > 0 and not torch.equal(noisy_a, noisy_b)
+
+cached = compute_logits(teacher, splits.train)  # dataset order
+shuffled = make_loaders(splits, batch_size=64, seed=0).train
+agree_wrong = agree_right = 0
+for k, (x, y) in enumerate(shuffled):  # 5. logits cached in dataset order, consumed in shuffled order
+    agree_wrong += (cached[k * 64:(k + 1) * 64].argmax(1) == y).sum().item()
+    with torch.no_grad():
+        agree_right += (teacher(x).argmax(1) == y).sum().item()
+n = len(splits.train)
+print(f"5. cached logits paired with a shuffled loader: the 'teacher' agrees with the label on "
+      f"{agree_wrong / n:.1%} of images (chance: 10%); correctly paired: {agree_right / n:.1%}")
+assert agree_wrong / n < 0.3 < 0.9 < agree_right / n
+
+# %% [markdown]
+# 1. **Missing T²**: the soft term, and its gradient, is $T^2$ times too small (section 2); $\alpha$ no
+#    longer balances the two losses.
+# 2. **Probabilities instead of log-probabilities**: `kl_div` assumes its input is already a logarithm.
+#    Passing `softmax` computes $\sum p \,(\log p - q)$, a meaningless number that training will
+#    still happily minimise.
+# 3. **`reduction="mean"`** averages over batch *and* classes, so the loss is divided by the number of
+#    classes; `"batchmean"` gives the KL per example. (PyTorch warns about this one.)
+# 4. **Teacher in train mode**: `TeacherNet` has dropout and BatchNorm, so its targets become noisy
+#    and depend on the batch. `distill` puts the teacher in eval mode and restores its mode afterwards.
+# 5. **Misaligned cache**: computing the teacher's logits once is a good idea (see the benchmark
+#    mentioned in section 8), but they must travel *with* their images. `distill` stores them as a
+#    column of the dataset, so the shuffled loader moves each row together.
+#
+# ## 8. What the seed got wrong, and right
+#
+# The document this course grew from had a correct loss (`log_softmax`, `batchmean`, $T^2$), but its
+# demo trained the teacher and the student on **random noise with random labels**
+# (`torch.randn` images, `torch.randint` labels). Nothing there can be learned, so every accuracy it
+# printed was memorisation or chance. One line of it is enough to see this:
+
+# %%
+gen = torch.Generator().manual_seed(0)
+noise_train = TensorDataset(torch.randn(1000, 1, 8, 8, generator=gen), torch.randint(0, 10, (1000,), generator=gen))
+noise_test = TensorDataset(torch.randn(500, 1, 8, 8, generator=gen), torch.randint(0, 10, (500,), generator=gen))
+memoriser = MLPStudent()
+fit(memoriser, mlp_loader(noise_train, 0), epochs=60, lr=1e-2, progress=False)
+noise_fit = evaluate(memoriser, DataLoader(noise_train, batch_size=500)).accuracy
+noise_new = evaluate(memoriser, DataLoader(noise_test, batch_size=500)).accuracy
+print(f"trained on noise: {noise_fit:.1%} 'accuracy' on its own training noise, {noise_new:.1%} on new noise (chance: 10%)")
+assert noise_new < 0.2 < 0.5 < noise_fit
+
+# %% [markdown]
+# High accuracy on the training noise, chance on new noise: the network memorised, and no comparison
+# of teacher and student on such data says anything about distillation. That is why this course
+# uses real digits, a held-out test set, and several seeds.
+#
+# The cost of distillation itself is worth measuring too: `benchmarks/distill_cache.py` times a
+# distillation epoch with the teacher's logits computed once versus a teacher forward pass on every
+# batch (results in `docs/benchmarks.md`).
+#
+# ## Summary
+#
+# - Softmax with a temperature $T$ flattens a distribution without changing its order; at $T > 1$ a
+#   confident teacher's small probabilities — its dark knowledge — become visible and structured.
+# - The distillation loss is $\alpha\,\mathrm{CE}(z, y) + (1-\alpha)\,T^2\,\mathrm{KL}(p\|q)$: the teacher
+#   is the target of the KL, `kl_div` takes the student's *log*-probabilities, `batchmean` gives the KL
+#   per example, and $T^2$ keeps the soft gradient's scale independent of $T$.
+# - With all labels, distillation and training from scratch were compared fairly (same initial
+#   weights, several seeds) and judged against the spread over seeds, as printed in sections 4 and 5.
+# - Distillation pays clearly when labels are scarce, and it can even teach a class the student
+#   never saw (the omitted-class experiment, after a bias fix chosen on validation data).
+# - Compute a frozen teacher's logits once when the data is not augmented, in eval mode, stored
+#   next to their examples.
+#
+# **Checklist items this lesson serves:** U1 (how distillation works, what the temperature does),
+# T1 (a distillation training framework: `kd_loss`, `distill`), T4 (evaluating and comparing methods
+# fairly: same start, several seeds, mean ± std).
+#
+# **Exercises:** `exercises/en/01_knowledge_distillation.py` — write the softened softmax, the loss,
+# a distillation training step, check the $T^2$ argument yourself, and judge a comparison over seeds.
+# Then run `python -m coursekit check exercises/en/01_knowledge_distillation.py` to see which checklist
+# items your solutions evidence.

@@ -1,0 +1,260 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 练习 01 · 知识蒸馏 (Knowledge distillation)
+#
+# 一共六个小部分，合起来就是一个蒸馏框架的骨架。每一部分都会在检查单元格中与 `coursekit` 的参考实现对照，输入在每次
+# 运行检查时随机重新生成（所以只有正确的公式才能通过，抄来的数字是过不了的）：
+#
+# 1. 带温度的 softmax；
+# 2. 蒸馏损失及其三个组成部分；
+# 3. 一个蒸馏训练步，教师模型保持冻结；
+# 4. 用自动求导测出软损失梯度的大小；
+# 5. 用计算来回答：为什么要乘 T²；
+# 6. 判断一次跨种子的比较是否说明了问题。
+#
+# 在出现 `raise NotImplementedError` 的地方写下你的代码，然后运行它下面的检查单元格。全部检查通过后，在终端运行
+# `python -m coursekit check exercises/zh/01_knowledge_distillation.py`，看看你已经为哪些检查清单条目提供了证据。
+
+# %%
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import copy
+import math
+import random
+import statistics  # noqa: F401 - 练习 6 的答案会用到
+
+import torch
+import torch.nn.functional as F  # noqa: F401 - 你的答案会用到
+from torch import nn
+
+from coursekit.distill import compare_seeds, kd_loss, soft_targets
+
+
+def random_temperature() -> float:
+    """A temperature clearly away from 1 (where several mistakes would go unnoticed), 0.3 to 30."""
+    return random.choice([random.uniform(0.3, 0.7), random.uniform(2.0, 30.0)])
+
+
+# %% [markdown]
+# ## 1. 带温度的 softmax
+#
+# `softmax_t(logits, T)` 先把 logits 除以 `T`，再在**最后一个**维度上做 softmax。请让它在 logits 很大时也不会出错：
+# 先减去每一行中最大的 logit（或者直接用 `torch.softmax`）。
+
+# %%
+def softmax_t(logits: torch.Tensor, T: float) -> torch.Tensor:
+    """softmax(logits / T) over the last dimension."""
+    ### BEGIN SOLUTION  hint: 第 01 课，第 1 节“带温度的 softmax”
+    z = logits / T
+    z = z - z.max(dim=-1, keepdim=True).values
+    e = z.exp()
+    return e / e.sum(dim=-1, keepdim=True)
+    ### END SOLUTION
+
+
+# %% tags=["check"] check_id="ex01-soft-targets" checklist=["U1"]
+for _ in range(20):
+    shape = random.choice([(random.randint(2, 20),), (random.randint(1, 16), random.randint(2, 20))])
+    logits, T = 5 * torch.randn(shape), random_temperature()
+    got, expected = softmax_t(logits, T), soft_targets(logits, T)
+    assert got.shape == expected.shape, f"shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
+    assert torch.allclose(got, expected, atol=1e-6), f"wrong probabilities for T = {T:.2f}"
+big = 60 * torch.randn(4, 10)
+assert torch.isfinite(softmax_t(big, 0.5)).all(), "large logits overflow: subtract the row maximum first"
+print("✓ softmax_t matches coursekit.distill.soft_targets on 20 random inputs and large logits")
+
+# %% [markdown]
+# ## 2. 蒸馏损失
+#
+# `kd_loss_parts(student_logits, teacher_logits, targets, T, alpha)` 返回 `(total, hard, soft)`：
+#
+# - `hard`（硬损失）= 学生 logits（温度为 1）与真实标签的交叉熵；
+# - `soft`（软损失）= $T^2 \cdot \mathrm{KL}(p \,\|\, q)$，其中 $p$ 和 $q$ 分别是教师和学生在温度 `T` 下的 softmax，
+#   对类别求和、对批次求平均；
+# - `total` = `alpha * hard + (1 - alpha) * soft`。
+#
+# 注意 KL 的方向、`F.kl_div` 的第一个参数应该是什么，以及它的 `reduction`。
+
+# %%
+def kd_loss_parts(student_logits, teacher_logits, targets, T: float, alpha: float):
+    """(total, hard, soft) of the distillation loss."""
+    ### BEGIN SOLUTION  hint: 第 01 课，第 2 节“蒸馏损失”
+    hard = F.cross_entropy(student_logits, targets)
+    log_q = F.log_softmax(student_logits / T, dim=1)
+    p = F.softmax(teacher_logits / T, dim=1)
+    soft = F.kl_div(log_q, p, reduction="batchmean") * T**2
+    return alpha * hard + (1 - alpha) * soft, hard, soft
+    ### END SOLUTION
+
+
+# %% tags=["check"] check_id="ex01-kd-loss" checklist=["T1", "U1"]
+for _ in range(20):
+    B, C = random.randint(2, 48), random.randint(2, 20)
+    T, alpha = random_temperature(), random.choice([random.uniform(0.0, 0.4), random.uniform(0.6, 1.0)])
+    zt, y = 4 * torch.randn(B, C), torch.randint(0, C, (B,))
+    zs_mine, zs_ref = (torch.randn(B, C).requires_grad_(True) for _ in range(2))
+    with torch.no_grad():
+        zs_ref.copy_(zs_mine)
+    mine = kd_loss_parts(zs_mine, zt, y, T, alpha)
+    ref = kd_loss(zs_ref, zt, y, temperature=T, alpha=alpha)
+    for name, a, b in zip(("total", "hard", "soft"), mine, ref):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5), f"{name} = {float(a):.5f}, expected {float(b):.5f} (B={B}, C={C}, T={T:.2f}, alpha={alpha:.2f})"
+    mine[0].backward()
+    ref.total.backward()
+    assert torch.allclose(zs_mine.grad, zs_ref.grad, rtol=1e-4, atol=1e-6), "the gradient of total differs"
+print("✓ kd_loss_parts matches coursekit.distill.kd_loss (values and gradients) on 20 random batches")
+
+# %% [markdown]
+# ## 3. 一个蒸馏训练步
+#
+# `distill_step(student, teacher, x, y, optimizer, T, alpha)` 用练习 2 的损失对学生做一次优化器更新，并以 float
+# 返回总损失。教师是冻结的：它必须在**评估模式 (eval mode)** 下运行（dropout 关闭，BatchNorm 的统计量不被改动），
+# 并且不能接收梯度。学生在训练模式下训练。
+
+# %%
+def distill_step(student: nn.Module, teacher: nn.Module, x, y, optimizer, T: float, alpha: float) -> float:
+    """One optimiser step of distillation; returns the total loss."""
+    ### BEGIN SOLUTION  hint: 第 01 课，第 4 节和第 7 节（bug 4）
+    teacher.eval()
+    with torch.no_grad():
+        teacher_logits = teacher(x)
+    student.train()
+    total, _, _ = kd_loss_parts(student(x), teacher_logits, y, T, alpha)
+    optimizer.zero_grad()
+    total.backward()
+    optimizer.step()
+    return total.item()
+    ### END SOLUTION
+
+
+# %% tags=["check"] check_id="ex01-distill-step" checklist=["T1"]
+def make_pair(d_in: int, classes: int):
+    student = nn.Sequential(nn.Linear(d_in, 16), nn.ReLU(), nn.Linear(16, classes))
+    teacher = nn.Sequential(nn.Linear(d_in, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, classes))
+    with torch.no_grad():
+        teacher[1].running_mean.normal_()  # 看起来像训练过的统计量，训练模式会把它们覆盖掉
+        teacher[1].running_var.uniform_(0.5, 2.0)
+    return student, teacher.train()  # 教师以训练模式交到你手上，训练好的模型常常如此
+
+
+d_in, classes, T, alpha = random.randint(4, 12), random.randint(3, 8), random_temperature(), random.uniform(0.1, 0.9)
+student, teacher = make_pair(d_in, classes)
+ref_student, ref_teacher = copy.deepcopy(student), copy.deepcopy(teacher).eval()
+teacher_before = copy.deepcopy(teacher.state_dict())
+opt, ref_opt = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (student, ref_student))
+for step in range(3):
+    x, y = torch.randn(16, d_in), torch.randint(0, classes, (16,))
+    loss = distill_step(student, teacher, x, y, opt, T, alpha)
+    with torch.no_grad():
+        target = ref_teacher(x)
+    ref = kd_loss(ref_student(x), target, y, temperature=T, alpha=alpha).total
+    ref_opt.zero_grad()
+    ref.backward()
+    ref_opt.step()
+    assert isinstance(loss, float), f"return the total loss as a float (got {type(loss).__name__})"
+    assert math.isclose(loss, ref.item(), rel_tol=1e-4, abs_tol=1e-5), \
+        f"step {step}: loss {loss:.5f}, expected {ref.item():.5f} (is the teacher in eval mode?)"
+    for p, q in zip(student.parameters(), ref_student.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), f"step {step}: the student's weights differ from a correct step"
+assert all(p.grad is None for p in teacher.parameters()), "the teacher received gradients: compute it under no_grad"
+assert all(torch.equal(v, teacher.state_dict()[k]) for k, v in teacher_before.items()), \
+    "the teacher changed (BatchNorm statistics?): run it in eval mode"
+print("✓ distill_step matches a reference step three times in a row, with the teacher frozen")
+
+# %% [markdown]
+# ## 4. 软损失梯度的大小
+#
+# 写出 `soft_gradient_norm(student_logits, teacher_logits, T, times_t2)`：用自动求导 (autograd) 计算软损失项对学生
+# logits 的梯度的范数（`times_t2=True` 时软损失项为 $T^2 \cdot \mathrm{KL}$，否则就是普通的 $\mathrm{KL}$）。
+
+# %%
+def soft_gradient_norm(student_logits, teacher_logits, T: float, times_t2: bool = True) -> float:
+    """‖∂ soft / ∂ student_logits‖ for the soft term with or without the T² factor."""
+    ### BEGIN SOLUTION  hint: 第 01 课，第 2 节“为什么要乘 T²”（torch.autograd.grad）
+    z = student_logits.detach().clone().requires_grad_(True)
+    soft = F.kl_div(F.log_softmax(z / T, dim=1), F.softmax(teacher_logits / T, dim=1), reduction="batchmean")
+    if times_t2:
+        soft = soft * T**2
+    (grad,) = torch.autograd.grad(soft, z)
+    return grad.norm().item()
+    ### END SOLUTION
+
+
+# %% [markdown]
+# ## 5. 为什么要乘 T²？用计算来回答
+#
+# **不乘** $T^2$ 时，当 $T$ 很大，软损失的梯度按 $T^k$ 缩小。用计算求出 $k$：随机生成 logits，在
+# $T = 100$ 和 $T = 200$ 时（不乘 $T^2$）计算 `soft_gradient_norm`，并把 `k` 设为斜率 $\log(n_{200}/n_{100}) / \log 2$。
+
+# %%
+k = None  # 你的答案
+### BEGIN SOLUTION  hint: k = math.log(T=200 时的范数 / T=100 时的范数) / math.log(2)
+zs, zt = torch.randn(64, 10), 3 * torch.randn(64, 10)
+k = math.log(soft_gradient_norm(zs, zt, 200.0, False) / soft_gradient_norm(zs, zt, 100.0, False)) / math.log(2)
+print(f"without T², the soft gradient scales like T^{k:.2f} at large T")
+### END SOLUTION
+
+# %% tags=["check"] check_id="ex01-t-squared" checklist=["U1"]
+for _ in range(10):
+    B, C, T = random.randint(2, 32), random.randint(2, 12), random_temperature()
+    zs, zt, y = torch.randn(B, C), 4 * torch.randn(B, C), torch.randint(0, C, (B,))
+    for times_t2 in (True, False):
+        z = zs.clone().requires_grad_(True)
+        soft = kd_loss(z, zt, y, temperature=T, alpha=0.0).soft
+        (grad,) = torch.autograd.grad(soft if times_t2 else soft / T**2, z)
+        got = soft_gradient_norm(zs, zt, T, times_t2)
+        assert math.isclose(got, grad.norm().item(), rel_tol=1e-3), \
+            f"soft_gradient_norm(T={T:.2f}, times_t2={times_t2}) = {got:.6f}, expected {grad.norm().item():.6f}"
+zs, zt = torch.randn(64, 10), 3 * torch.randn(64, 10)
+true_k = math.log(soft_gradient_norm(zs, zt, 400.0, False) / soft_gradient_norm(zs, zt, 200.0, False)) / math.log(2)
+assert k is not None, "set k in the cell above"
+assert abs(k - true_k) < 0.1, f"k = {k:.2f}, but the gradient scales like T^{true_k:.2f}"
+flat = math.log(soft_gradient_norm(zs, zt, 400.0, True) / soft_gradient_norm(zs, zt, 200.0, True)) / math.log(2)
+print(f"✓ without T² the soft gradient scales like T^{k:.2f}; with T² like T^{flat:.2f}: "
+      f"multiplying by T² keeps its scale independent of T")
+
+# %% [markdown]
+# ## 6. 差别比噪声大吗？
+#
+# 第 01 课在多个随机种子上比较不同方法。写出 `judge(baseline, treated)`：给定两种方法在每个种子上的一个结果，返回
+# `(difference, spread, exceeds)`，其中 `difference` 是 `treated` 的均值减去 `baseline` 的均值，`spread` 是两者
+# **样本**标准差（`statistics.stdev`）中较大的那个，`exceeds` 表示差别（无论正负）是否大于 spread。
+
+# %%
+def judge(baseline: list[float], treated: list[float]) -> tuple[float, float, bool]:
+    """(difference of means, spread over seeds, whether |difference| > spread)."""
+    ### BEGIN SOLUTION  hint: 第 01 课，第 4 节（打印出的结论）
+    difference = statistics.fmean(treated) - statistics.fmean(baseline)
+    spread = max(statistics.stdev(baseline), statistics.stdev(treated))
+    return difference, spread, abs(difference) > spread
+    ### END SOLUTION
+
+
+# %% tags=["check"] check_id="ex01-compare-seeds" checklist=["T4"]
+cases = 0
+for _ in range(40):
+    n = random.randint(3, 6)
+    base = [random.gauss(0.9, random.uniform(0.002, 0.02)) for _ in range(n)]
+    shift = random.choice([-0.05, -0.02, 0.0, 0.02, 0.05])
+    treated = [random.gauss(0.9 + shift, random.uniform(0.002, 0.02)) for _ in range(n)]
+    ref = compare_seeds(base, treated)
+    difference, spread, exceeds = judge(base, treated)
+    assert math.isclose(difference, ref.difference, abs_tol=1e-12), f"difference {difference}, expected {ref.difference}"
+    assert math.isclose(spread, ref.spread, rel_tol=1e-9), f"spread {spread}, expected {ref.spread}"
+    assert bool(exceeds) == ref.exceeds_spread, f"exceeds={exceeds} for a difference of {difference:+.4f} and a spread of {spread:.4f}"
+    cases += ref.exceeds_spread and ref.difference < 0
+assert cases > 0, "no case where the treated method was clearly worse came up: run the check again"
+print("✓ judge agrees with coursekit.distill.compare_seeds on 40 random comparisons")
