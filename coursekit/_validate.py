@@ -14,7 +14,11 @@ from collections.abc import Iterable
 
 
 def _fmt(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a bound of 0.0 reads "0", as the user would write it
+    return str(value)
 
 
 def _range_text(low: float | None, high: float | None, closed: str) -> str:
@@ -58,14 +62,14 @@ def check_float(
     expected = f"a float in the range {_range_text(low, high, closed)}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         _fail(name, func, expected, value, TypeError)
-    value = float(value)
-    if math.isnan(value):
+    number = float(value)
+    if math.isnan(number):
         _fail(name, func, expected, value)
-    lo_ok = low is None or (value >= low if closed in ("both", "left") else value > low)
-    hi_ok = high is None or (value <= high if closed in ("both", "right") else value < high)
+    lo_ok = low is None or (number >= low if closed in ("both", "left") else number > low)
+    hi_ok = high is None or (number <= high if closed in ("both", "right") else number < high)
     if not (lo_ok and hi_ok):
-        _fail(name, func, expected, value)
-    return value
+        _fail(name, func, expected, value, got=repr(value))  # the value exactly as it was passed
+    return number
 
 
 def check_choice(name: str, value, func: str, choices: Iterable) -> object:

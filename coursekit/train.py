@@ -111,8 +111,8 @@ def fit(
     - Batches are ``(images, targets, *extra)``; ``loss_fn(logits, targets, *extra)`` returns a
       scalar tensor or a result with a ``total`` field (default: cross-entropy).
     - ``on_step(model, step)`` runs after every optimizer step (e.g. to re-apply pruning masks).
-    - ``seed`` seeds torch and the training loader's shuffling, so two runs with the same seed
-      and the same initial weights are identical.
+    - ``seed`` seeds torch, the training loader's shuffling and its augmentation, so two runs with
+      the same seed and the same initial weights are identical.
     """
     func = "fit"
     check_type("model", model, func, nn.Module, "a torch.nn.Module")
@@ -131,6 +131,9 @@ def fit(
     torch.manual_seed(seed)
     if isinstance(train_loader.generator, torch.Generator):
         train_loader.generator.manual_seed(seed)
+    augment_generator = getattr(train_loader.collate_fn, "generator", None)
+    if isinstance(augment_generator, torch.Generator):  # make_loaders(augment=True)
+        augment_generator.manual_seed(seed + 1)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     history = History()

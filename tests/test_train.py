@@ -106,7 +106,7 @@ def test_diverging_loss_names_the_learning_rate():
 @pytest.mark.parametrize("kwargs, exc, match", [
     ({"epochs": 0}, ValueError, r"The 'epochs' parameter of fit must be an int in the range \[1, inf\). Got 0 instead."),
     ({"epochs": 2.5}, TypeError, "'epochs' parameter of fit must be an int"),
-    ({"epochs": 1, "lr": -0.1}, ValueError, r"The 'lr' parameter of fit must be a float in the range \(0.0, inf\). Got -0.1"),
+    ({"epochs": 1, "lr": -0.1}, ValueError, r"The 'lr' parameter of fit must be a float in the range \(0, inf\). Got -0.1"),
     ({"epochs": 1, "lr": 0}, ValueError, "'lr'"),
     ({"epochs": 1, "seed": -3}, ValueError, "'seed'"),
     ({"epochs": 1, "loss_fn": 3}, TypeError, "'loss_fn' parameter of fit must be a callable"),
@@ -163,3 +163,16 @@ def test_seed_everything():
     assert torch.equal(a, torch.rand(3))
     with pytest.raises(ValueError, match="'seed' parameter of seed_everything"):
         seed_everything(-1)
+
+
+def test_same_seed_same_augmented_run():
+    from coursekit.data import load_dataset, make_loaders
+    from coursekit.models import StudentNet
+
+    loader = make_loaders(load_dataset(), 256, augment=True).train
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = StudentNet(in_channels=1)
+        runs.append(fit(model, loader, epochs=1, seed=3, progress=False).train_loss)
+    assert runs[0] == runs[1]

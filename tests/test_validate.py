@@ -7,7 +7,7 @@ def test_messages_name_parameter_function_range_and_value():
     with pytest.raises(ValueError) as info:
         check_float("sparsity", 1.5, "magnitude_prune", low=0.0, high=1.0, closed="left")
     assert str(info.value) == ("The 'sparsity' parameter of magnitude_prune must be a float in the range "
-                               "[0.0, 1.0). Got 1.5 instead.")
+                               "[0, 1). Got 1.5 instead.")
 
 
 def test_float_rejects_nan_bool_and_strings():
