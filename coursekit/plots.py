@@ -127,7 +127,7 @@ def value_heatmap(values, row_labels, col_labels, *, row_title: str = "", col_ti
     if grid.shape != (len(row_labels), len(col_labels)):
         raise ValueError(f"The 'values' parameter of value_heatmap must be shaped ({len(row_labels)}, "
                          f"{len(col_labels)}) like the labels. Got shape {grid.shape} instead.")
-    fig = _figure((0.75 * len(col_labels) + 2.2, 0.5 * len(row_labels) + 1.4))
+    fig = _figure((0.6 * len(col_labels) + 2.2, 0.42 * len(row_labels) + 1.4))
     ax = fig.subplots()
     image = ax.imshow(grid, cmap=cmap, aspect="auto")
     ax.set_xticks(range(len(col_labels)), [str(c) for c in col_labels], fontsize=8)

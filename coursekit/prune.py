@@ -35,8 +35,8 @@ from torch.nn.utils import prune
 from coursekit._validate import _fail, check_callable, check_choice, check_float, check_int, check_type
 
 __all__ = [
-    "METHODS", "PRUNABLE", "GradualHistory", "GradualStep", "LayerSparsity", "PruningPlan",
-    "SensitivityScan", "SizeOnDisk", "SparsityReport", "SparsitySweep", "SpeedComparison",
+    "CALIBRATION_BATCHES", "METHODS", "PRUNABLE", "GradualHistory", "GradualStep", "LayerSparsity", "PruningPlan",
+    "SensitivityScan", "SizeOnDisk", "SparsityReport", "SparsitySweep", "SpeedComparison", "SpeedRow",
     "adaptive_plan", "apply_plan", "clone_model", "compare_speed", "finetuner", "from_sparse_state_dict",
     "gradual_prune", "magnitude_prune", "polynomial_schedule", "prunable_layers", "prune_with",
     "random_prune", "recalibrate_batchnorm", "remove_channels", "remove_pruning", "sensitivity_scan", "size_on_disk",
@@ -45,6 +45,9 @@ __all__ = [
 
 PRUNABLE = (nn.Conv2d, nn.Linear)  # the layers pruned by default: their weights are nearly all parameters
 METHODS = ("magnitude (layer)", "magnitude (global)", "random", "structured")
+# batches of training data on which a pruned model's BatchNorm statistics are re-estimated before it is
+# judged (the lesson's `recalibrated` and the sparsity explorer both use it, so they show the same numbers)
+CALIBRATION_BATCHES = 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -904,10 +907,30 @@ class SpeedRow:
     model: str
     batch_size: int
     threads: int
-    median_ms: float
+    median_ms: float  # over all rounds together
     speedup: float  # baseline median / this median (> 1: faster than the baseline)
     flops: int  # per batch
     flops_reduction: float  # baseline FLOPs / these FLOPs
+    round_medians_ms: tuple = ()  # the median of each round alone
+    speedup_low: float = float("nan")  # the lowest ratio the rounds allow: slowest baseline round / ...
+    speedup_high: float = float("nan")  # ... and the highest (see compare_speed)
+
+    def judge(self, ratio: float = 1.0, control: SpeedRow | None = None) -> str:
+        """Is the speed-up above ``ratio``, below it, or can the noise not tell (``"within noise"``)?
+
+        The speed-up counts as above ``ratio`` only if even its least favourable pairing of rounds
+        (``speedup_low``) is above it, and below only if its most favourable one is. ``control`` is the
+        row of a model identical to the baseline timed alongside it (an A/A test): its range shows how
+        far the ratio of two identical models strays, and widens the band around ``ratio`` to match.
+        ``judge()`` asks "faster than the baseline?", ``judge(row.flops_reduction)`` "as fast as the
+        FLOPs ratio predicts?".
+        """
+        low, high = (ratio * control.speedup_low, ratio * control.speedup_high) if control else (ratio, ratio)
+        if self.speedup_low > high:
+            return "above"
+        if self.speedup_high < low:
+            return "below"
+        return "within noise"
 
 
 @dataclass(frozen=True)
@@ -919,11 +942,12 @@ class SpeedComparison:
         return next(r for r in self.rows if (r.model, r.batch_size, r.threads) == (model, batch_size, threads))
 
     def __repr__(self) -> str:
-        lines = [f"{'model':<14s} {'batch':>5s} {'threads':>7s} {'median ms':>10s} "
-                 f"{'speed-up':>9s} {'FLOPs fewer':>11s}"]
+        width = max([5] + [len(r.model) for r in self.rows])
+        lines = [f"{'model':<{width}s} {'batch':>5s} {'threads':>7s} {'median ms':>10s} "
+                 f"{'speed-up':>9s} {'rounds allow':>14s} {'FLOPs fewer':>11s}"]
         for r in self.rows:
-            lines.append(f"{r.model:<14s} {r.batch_size:>5d} {r.threads:>7d} {r.median_ms:>10.3f} "
-                         f"{r.speedup:>8.2f}× {r.flops_reduction:>10.2f}×")
+            lines.append(f"{r.model:<{width}s} {r.batch_size:>5d} {r.threads:>7d} {r.median_ms:>10.3f} "
+                         f"{r.speedup:>8.2f}× {r.speedup_low:>6.2f}–{r.speedup_high:.2f}× {r.flops_reduction:>10.2f}×")
         return "\n".join(lines)
 
 
@@ -933,8 +957,11 @@ def compare_speed(models: Mapping[str, nn.Module], example_input: torch.Tensor, 
     """Median latency of each model at each batch size and thread count, as ratios to the first model.
 
     The models are timed in turns (``rounds`` rounds of ``runs`` calls each, after ``warmup``), so a
-    burst of noise on a shared machine hits all of them alike. Batches are the first rows of
-    ``example_input`` (repeated if needed). FLOPs come from ``coursekit.metrics.count_flops``.
+    burst of noise on a shared machine hits all of them alike. ``speedup`` compares the medians over
+    all rounds; ``speedup_low`` .. ``speedup_high`` is the range that the rounds' own medians allow
+    (slowest baseline round / fastest round of the model, and the reverse), as in lesson 00: a claim
+    about a ratio holds only outside that range (:meth:`SpeedRow.judge`). Batches are the first rows
+    of ``example_input`` (repeated if needed). FLOPs come from ``coursekit.metrics.count_flops``.
     """
     from coursekit.metrics import count_flops, measure_latency
 
@@ -958,14 +985,18 @@ def compare_speed(models: Mapping[str, nn.Module], example_input: torch.Tensor, 
         flops = {n: count_flops(models[n], x) for n in names}
         for t in threads:
             times: dict[str, list[float]] = {n: [] for n in names}
-            for _ in range(rounds):
-                for n in names:
+            per_round: dict[str, list[float]] = {n: [] for n in names}
+            for i in range(rounds):
+                for n in (names if i % 2 == 0 else names[::-1]):  # alternate the order: no model always first
                     stats = measure_latency(models[n], x, warmup=warmup, runs=runs, threads=t)
                     times[n].extend(stats.times_ms)
+                    per_round[n].append(stats.median_ms)
             median = {n: float(np.median(times[n])) for n in names}
+            base = per_round[names[0]]
             for n in names:
                 rows.append(SpeedRow(n, b, t, median[n], median[names[0]] / median[n], flops[n],
-                                     flops[names[0]] / flops[n]))
+                                     flops[names[0]] / flops[n], tuple(per_round[n]),
+                                     min(base) / max(per_round[n]), max(base) / min(per_round[n])))
     return SpeedComparison(names[0], tuple(rows))
 
 

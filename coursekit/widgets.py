@@ -190,9 +190,10 @@ def sparsity_view(model, loader, sparsity: float, method: str = "magnitude (glob
                   calibration_loader=None, seed: int = 0) -> SparsityView:
     """Prune a copy of ``model`` with ``method`` at ``sparsity`` and measure it (``model`` is untouched).
 
-    With ``calibration_loader``, BatchNorm statistics are re-estimated on 4 of its batches first
-    (see ``prune.recalibrate_batchnorm``). Returns the accuracy on ``loader``, the per-layer
-    sparsities and the figure the explorer shows.
+    With ``calibration_loader``, BatchNorm statistics are first re-estimated on its first
+    ``prune.CALIBRATION_BATCHES`` batches (see ``prune.recalibrate_batchnorm``), as lesson 02
+    does, so the explorer and the lesson show the same number for the same setting. Returns the
+    accuracy on ``loader``, the per-layer sparsities and the figure the explorer shows.
     """
     import torch
     from torch.utils.data import DataLoader
@@ -212,7 +213,7 @@ def sparsity_view(model, loader, sparsity: float, method: str = "magnitude (glob
     check_int("seed", seed, func, low=0)
     pruned = prune.prune_with(prune.clone_model(model), sparsity, method, seed=seed)
     if calibration_loader is not None:
-        prune.recalibrate_batchnorm(pruned, calibration_loader, batches=4)
+        prune.recalibrate_batchnorm(pruned, calibration_loader, batches=prune.CALIBRATION_BATCHES)
     accuracy = evaluate(pruned, loader).accuracy
     report = prune.sparsity_report(pruned)
     with torch.no_grad():

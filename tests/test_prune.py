@@ -245,7 +245,7 @@ def test_sparsity_of_a_tensor():
 def test_sparsity_counts_effective_weights_not_weight_orig():
     model = P.magnitude_prune(small_cnn(), 0.9)
     assert P.sparsity(model) == pytest.approx(0.9, abs=5e-3)
-    # the seed's way (zeros among model.parameters()) sees weight_orig and finds ~no zeros
+    # the seed code's way (zeros among model.parameters()) sees weight_orig and finds ~no zeros
     seed_way = sum((p == 0).sum().item() for p in model.parameters()) / sum(p.numel() for p in model.parameters())
     assert seed_way < 0.01
 
@@ -480,6 +480,31 @@ def test_compare_speed_reports_ratios_to_the_first_model():
     assert "speed-up" in repr(result)
 
 
+def test_compare_speed_reports_the_range_the_rounds_allow():
+    model = small_cnn()
+    result = P.compare_speed({"a": model, "b": P.clone_model(model)}, X, batch_sizes=(2,), threads=(1,),
+                             runs=3, rounds=3, warmup=0)
+    for r in result.rows:
+        assert len(r.round_medians_ms) == 3
+        assert r.speedup_low <= r.speedup * (1 + 1e-9) and r.speedup <= r.speedup_high * (1 + 1e-9)
+    a = result.row("a", 2, 1)
+    assert a.speedup_low <= 1.0 <= a.speedup_high  # the baseline against itself: 1 is always within noise
+    assert "rounds allow" in repr(result)
+
+
+def test_speed_row_judges_a_ratio_against_its_range():
+    row = P.SpeedRow("m", 1, 1, 1.0, 2.0, 10, 4.0, (1.0, 1.1), 1.5, 2.5)
+    assert row.judge() == "above" and row.judge(2.0) == "within noise" and row.judge(row.flops_reduction) == "below"
+
+
+def test_speed_row_judge_widens_the_band_by_an_identical_control():
+    row = P.SpeedRow("m", 1, 1, 1.0, 1.12, 10, 1.0, (1.0, 1.1), 1.05, 1.2)
+    control = P.SpeedRow("dense again", 1, 1, 1.0, 1.0, 10, 1.0, (1.0, 1.1), 0.9, 1.1)
+    assert row.judge() == "above"  # outside its own range ...
+    assert row.judge(control=control) == "within noise"  # ... but an identical model strays as far
+    assert row.judge(0.8, control=control) == "above" and row.judge(1.5, control=control) == "below"
+
+
 def test_sparsity_sweep_leaves_the_model_unpruned():
     model = small_cnn()
     sweep = P.sparsity_sweep(model, lambda m: P.sparsity(m), [0.5], methods=["random", "structured"])
@@ -543,3 +568,15 @@ def test_argument_errors(call, exc, match):
         return
     with pytest.raises(exc, match=match):
         call()
+
+
+# --- one calibration setting for the lesson and the explorer ----------------------------------
+
+def test_the_explorer_recalibrates_on_as_many_batches_as_the_lesson(monkeypatch):
+    from coursekit.widgets import sparsity_view
+
+    seen, real = [], P.recalibrate_batchnorm
+    monkeypatch.setattr(P, "recalibrate_batchnorm",
+                        lambda model, loader, *, batches=None: seen.append(batches) or real(model, loader, batches=batches))
+    sparsity_view(small_cnn(), tiny_loader(), 0.5, calibration_loader=tiny_loader())
+    assert seen == [P.CALIBRATION_BATCHES]

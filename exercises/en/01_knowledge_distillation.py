@@ -17,14 +17,14 @@
 # %% [markdown]
 # # Exercise 01 · Knowledge distillation
 #
-# Six small pieces of a distillation framework, each checked against `coursekit` on inputs drawn at
-# random every time you run the check (so only a correct formula passes, not a number copied from
-# somewhere):
+# Six small pieces of a distillation framework. Each check cell compares your code with `coursekit`'s
+# reference on inputs drawn at random every time you run it, so a number copied from somewhere cannot
+# pass (the reference is imported inside the check cells only: write the code yourself, don't call it):
 #
-# 1. the softened softmax;
-# 2. the distillation loss, with its three parts;
+# 1. the softened softmax, over any dimension;
+# 2. the distillation loss, with its three parts, when some labels are missing;
 # 3. one distillation training step, with the teacher frozen;
-# 4. the size of the soft gradient, by autograd;
+# 4. the size of a gradient, by autograd;
 # 5. the gradient-scale argument for T², answered by computing;
 # 6. judging a comparison over seeds.
 #
@@ -46,81 +46,100 @@ import torch
 import torch.nn.functional as F  # noqa: F401 - for your answers
 from torch import nn
 
-from coursekit.distill import compare_seeds, kd_loss, soft_targets
-
 
 def random_temperature() -> float:
     """A temperature clearly away from 1 (where several mistakes would go unnoticed), 0.3 to 30."""
     return random.choice([random.uniform(0.3, 0.7), random.uniform(2.0, 30.0)])
 
 
+def same(got, expected, *, rtol=1e-4, atol=1e-5) -> bool:
+    """Whether two tensors hold the same values, whatever their dtypes (float32 or float64)."""
+    return torch.allclose(torch.as_tensor(got).double(), torch.as_tensor(expected).double(), rtol=rtol, atol=atol)
+
+
 # %% [markdown]
-# ## 1. Softmax with a temperature
+# ## 1. Softmax with a temperature, over any dimension
 #
-# `softmax_t(logits, T)` divides the logits by `T` and applies softmax over the **last** dimension.
-# Make it safe for large logits: subtract the largest logit of each row first (or use `torch.softmax`).
+# `softmax_t(logits, T, dim)` divides the logits by `T` and applies softmax over the dimension `dim`
+# (which may be negative, like `-1` for the last one). Write the numerically stable version yourself,
+# without `torch.softmax` or `F.softmax`: subtract the largest logit along `dim` before `exp`.
 
 # %%
-def softmax_t(logits: torch.Tensor, T: float) -> torch.Tensor:
-    """softmax(logits / T) over the last dimension."""
+def softmax_t(logits: torch.Tensor, T: float, dim: int = -1) -> torch.Tensor:
+    """softmax(logits / T) over the dimension ``dim``."""
     # Exercise 1: replace the next line with your code. Hint: lesson 01, section 1 "Softmax with a temperature"
     raise NotImplementedError('Exercise 1: not written yet (see the comment above)')
 
 
 # %% tags=["check"] check_id="ex01-soft-targets" checklist=["U1"]
+from coursekit.distill import soft_targets as _reference_soft_targets
+
 for _ in range(20):
-    shape = random.choice([(random.randint(2, 20),), (random.randint(1, 16), random.randint(2, 20))])
+    shape = tuple(random.randint(2, 9) for _ in range(random.randint(1, 3)))
+    dim = random.randrange(-len(shape), len(shape))
     logits, T = 5 * torch.randn(shape), random_temperature()
-    got, expected = softmax_t(logits, T), soft_targets(logits, T)
+    got = softmax_t(logits, T, dim)
+    expected = _reference_soft_targets(logits.movedim(dim, -1), T).movedim(-1, dim)
     assert got.shape == expected.shape, f"shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
-    assert torch.allclose(got, expected, atol=1e-6), f"wrong probabilities for T = {T:.2f}"
+    assert same(got, expected, atol=1e-6), f"wrong probabilities for T = {T:.2f}, dim = {dim} (shape {shape})"
 big = 60 * torch.randn(4, 10)
-assert torch.isfinite(softmax_t(big, 0.5)).all(), "large logits overflow: subtract the row maximum first"
-print("✓ softmax_t matches coursekit.distill.soft_targets on 20 random inputs and large logits")
+assert torch.isfinite(softmax_t(big, 0.5, 1)).all(), "large logits overflow: subtract the maximum along dim first"
+print("✓ softmax_t matches coursekit.distill.soft_targets on 20 random inputs (any dim) and large logits")
 
 # %% [markdown]
-# ## 2. The distillation loss
+# ## 2. The distillation loss, when some labels are missing
 #
-# `kd_loss_parts(student_logits, teacher_logits, targets, T, alpha)` returns `(total, hard, soft)`:
+# `kd_loss_parts(student_logits, teacher_logits, targets, T, alpha)` returns `(total, hard, soft)`,
+# three **0-d tensors** (scalars that keep their gradient). As in lesson 01's few-labels experiment,
+# an unknown label is written `-1`:
 #
-# - `hard` = cross-entropy of the student's logits (at temperature 1) with the true labels;
+# - `hard` = cross-entropy of the student's logits (at temperature 1) with the true labels, averaged
+#   over the examples whose label is known (`targets >= 0`); `0` (still a tensor) when none is known;
 # - `soft` = $T^2 \cdot \mathrm{KL}(p \,\|\, q)$ with $p$ the teacher's and $q$ the student's softmax at
-#   temperature `T`, summed over classes and averaged over the batch;
+#   temperature `T`, summed over classes and averaged over **every** example of the batch;
 # - `total` = `alpha * hard + (1 - alpha) * soft`.
 #
 # Mind the direction of the KL, what `F.kl_div` expects as its first argument, and its `reduction`.
 
 # %%
 def kd_loss_parts(student_logits, teacher_logits, targets, T: float, alpha: float):
-    """(total, hard, soft) of the distillation loss."""
-    # Exercise 2: replace the next line with your code. Hint: lesson 01, section 2 "The distillation loss"
+    """(total, hard, soft) of the distillation loss; targets of -1 are unknown labels."""
+    # Exercise 2: replace the next line with your code. Hint: lesson 01, section 2 "The distillation loss" and section 5 "Few labels"
     raise NotImplementedError('Exercise 2: not written yet (see the comment above)')
 
 
 # %% tags=["check"] check_id="ex01-kd-loss" checklist=["T1", "U1"]
-for _ in range(20):
+from coursekit.distill import kd_loss as _reference_kd_loss
+
+for case in range(20):
     B, C = random.randint(2, 48), random.randint(2, 20)
     T, alpha = random_temperature(), random.choice([random.uniform(0.0, 0.4), random.uniform(0.6, 1.0)])
     zt, y = 4 * torch.randn(B, C), torch.randint(0, C, (B,))
+    y[torch.rand(B) < (0.5 if case % 4 else 1.0)] = -1  # unknown labels; every fourth batch has none at all
     zs_mine, zs_ref = (torch.randn(B, C).requires_grad_(True) for _ in range(2))
     with torch.no_grad():
         zs_ref.copy_(zs_mine)
     mine = kd_loss_parts(zs_mine, zt, y, T, alpha)
-    ref = kd_loss(zs_ref, zt, y, temperature=T, alpha=alpha)
+    ref = _reference_kd_loss(zs_ref, zt, y, temperature=T, alpha=alpha, labelled=y >= 0)
+    assert len(mine) == 3, "return the three parts (total, hard, soft)"
     for name, a, b in zip(("total", "hard", "soft"), mine, ref):
-        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5), f"{name} = {float(a):.5f}, expected {float(b):.5f} (B={B}, C={C}, T={T:.2f}, alpha={alpha:.2f})"
+        assert isinstance(a, torch.Tensor) and a.dim() == 0, \
+            f"{name} must be a 0-d tensor (a scalar), got {type(a).__name__} of shape {tuple(getattr(a, 'shape', ()))}"
+        assert same(a, b), f"{name} = {float(a):.5f}, expected {float(b):.5f} (B={B}, C={C}, T={T:.2f}, alpha={alpha:.2f}, " \
+                           f"{int((y >= 0).sum())} known labels)"
     mine[0].backward()
     ref.total.backward()
-    assert torch.allclose(zs_mine.grad, zs_ref.grad, rtol=1e-4, atol=1e-6), "the gradient of total differs"
-print("✓ kd_loss_parts matches coursekit.distill.kd_loss (values and gradients) on 20 random batches")
+    assert same(zs_mine.grad, zs_ref.grad, atol=1e-6), "the gradient of total differs"
+print("✓ kd_loss_parts matches coursekit.distill.kd_loss (values, shapes and gradients) on 20 random batches")
 
 # %% [markdown]
 # ## 3. One distillation training step
 #
 # `distill_step(student, teacher, x, y, optimizer, T, alpha)` performs one optimiser step on the
-# student with the loss of exercise 2 and returns the total loss as a float. The teacher is frozen:
-# it must run in **eval mode** (its dropout off, its BatchNorm statistics untouched) and must not
-# receive gradients. The student trains in train mode.
+# student with the loss of exercise 2 and returns the total loss as a Python float. The teacher is
+# frozen: it must run in **eval mode** (its dropout off, its BatchNorm statistics untouched) and must
+# not receive gradients. The student must run in **train mode** during the step, whatever mode it
+# arrives in.
 
 # %%
 def distill_step(student: nn.Module, teacher: nn.Module, x, y, optimizer, T: float, alpha: float) -> float:
@@ -130,83 +149,124 @@ def distill_step(student: nn.Module, teacher: nn.Module, x, y, optimizer, T: flo
 
 
 # %% tags=["check"] check_id="ex01-distill-step" checklist=["T1"]
+from coursekit.distill import kd_loss as _reference_kd_loss
+
+
 def make_pair(d_in: int, classes: int):
-    student = nn.Sequential(nn.Linear(d_in, 16), nn.ReLU(), nn.Linear(16, classes))
+    student = nn.Sequential(nn.Linear(d_in, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, classes))
     teacher = nn.Sequential(nn.Linear(d_in, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, classes))
     with torch.no_grad():
-        teacher[1].running_mean.normal_()  # trained-looking statistics that train mode would overwrite
-        teacher[1].running_var.uniform_(0.5, 2.0)
-    return student, teacher.train()  # the teacher arrives in train mode, as a trained model often does
+        for bn in (student[1], teacher[1]):
+            bn.running_mean.normal_()  # trained-looking statistics: train and eval mode give different outputs
+            bn.running_var.uniform_(0.5, 2.0)
+    return student.eval(), teacher.train()  # both arrive in the wrong mode, as models often do
 
 
 d_in, classes, T, alpha = random.randint(4, 12), random.randint(3, 8), random_temperature(), random.uniform(0.1, 0.9)
 student, teacher = make_pair(d_in, classes)
-ref_student, ref_teacher = copy.deepcopy(student), copy.deepcopy(teacher).eval()
+ref_student, ref_teacher = copy.deepcopy(student).train(), copy.deepcopy(teacher).eval()
 teacher_before = copy.deepcopy(teacher.state_dict())
+student_modes = []
+student.register_forward_pre_hook(lambda module, args: student_modes.append(module.training))
 opt, ref_opt = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (student, ref_student))
 for step in range(3):
     x, y = torch.randn(16, d_in), torch.randint(0, classes, (16,))
     loss = distill_step(student, teacher, x, y, opt, T, alpha)
     with torch.no_grad():
         target = ref_teacher(x)
-    ref = kd_loss(ref_student(x), target, y, temperature=T, alpha=alpha).total
+    ref = _reference_kd_loss(ref_student(x), target, y, temperature=T, alpha=alpha).total
     ref_opt.zero_grad()
     ref.backward()
     ref_opt.step()
     assert isinstance(loss, float), f"return the total loss as a float (got {type(loss).__name__})"
+    assert student_modes and all(student_modes), "the student ran in eval mode: call student.train() in the step"
     assert math.isclose(loss, ref.item(), rel_tol=1e-4, abs_tol=1e-5), \
-        f"step {step}: loss {loss:.5f}, expected {ref.item():.5f} (is the teacher in eval mode?)"
+        f"step {step}: loss {loss:.5f}, expected {ref.item():.5f} (teacher in eval mode, student in train mode?)"
     for p, q in zip(student.parameters(), ref_student.parameters()):
         assert torch.allclose(p, q, atol=1e-5), f"step {step}: the student's weights differ from a correct step"
 assert all(p.grad is None for p in teacher.parameters()), "the teacher received gradients: compute it under no_grad"
 assert all(torch.equal(v, teacher.state_dict()[k]) for k, v in teacher_before.items()), \
     "the teacher changed (BatchNorm statistics?): run it in eval mode"
-print("✓ distill_step matches a reference step three times in a row, with the teacher frozen")
+print("✓ distill_step matches a reference step three times in a row, teacher frozen, student in train mode")
 
 # %% [markdown]
-# ## 4. The size of the soft gradient
+# ## 4. The size of a gradient, by autograd
 #
-# Write `soft_gradient_norm(student_logits, teacher_logits, T, times_t2)`: the norm of the gradient,
-# with respect to the student's logits, of the soft term ($T^2 \cdot \mathrm{KL}$ with
-# `times_t2=True`, the plain $\mathrm{KL}$ without), using autograd.
+# Write `grad_norm(loss_fn, logits)`: the norm of the gradient of the scalar `loss_fn(logits)` with
+# respect to `logits`, computed by **autograd** (`torch.autograd.grad`) for *any* differentiable
+# `loss_fn`, and returned as a Python `float`. Leave the caller's `logits` as they were (work on a
+# detached copy that requires grad).
 
 # %%
-def soft_gradient_norm(student_logits, teacher_logits, T: float, times_t2: bool = True) -> float:
-    """‖∂ soft / ∂ student_logits‖ for the soft term with or without the T² factor."""
+def grad_norm(loss_fn, logits: torch.Tensor) -> float:
+    """‖∂ loss_fn(logits) / ∂ logits‖, by autograd, as a float."""
     # Exercise 4: replace the next line with your code. Hint: lesson 01, section 2 "Why T²" (torch.autograd.grad)
     raise NotImplementedError('Exercise 4: not written yet (see the comment above)')
 
 
+# %% tags=["check"] check_id="ex01-grad-norm" checklist=["U1"]
+from coursekit.distill import kd_loss as _reference_kd_loss
+
+for _ in range(10):
+    B, C, T = random.randint(2, 32), random.randint(2, 12), random_temperature()
+    zs, zt, y, w = torch.randn(B, C), 4 * torch.randn(B, C), torch.randint(0, C, (B,)), torch.randn(B, C)
+    losses = {
+        "soft term with T²": lambda z, zt=zt, y=y, T=T: _reference_kd_loss(z, zt, y, temperature=T, alpha=0.0).soft,
+        "soft term without T²": lambda z, zt=zt, y=y, T=T: _reference_kd_loss(z, zt, y, temperature=T, alpha=0.0).soft
+        / T**2,
+        "a quadratic": lambda z, w=w: (w * z).pow(2).sum(),
+    }
+    for name, loss_fn in losses.items():
+        z = zs.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss_fn(z), z)
+        got = grad_norm(loss_fn, zs)
+        assert type(got) is float, f"return a Python float (got {type(got).__name__}): use .item()"
+        assert math.isclose(got, grad.norm().item(), rel_tol=1e-4, abs_tol=1e-9), \
+            f"grad_norm of the {name} (T={T:.2f}) = {got:.6f}, expected {grad.norm().item():.6f}"
+        assert not zs.requires_grad and zs.grad is None, "grad_norm changed the caller's logits: work on a detached copy"
+print("✓ grad_norm matches autograd on the soft term (with and without T²) and on other losses")
+
 # %% [markdown]
 # ## 5. Why T²? Answer by computing
 #
-# **Without** the $T^2$ factor, the soft gradient shrinks like $T^k$ once $T$ is
-# large. Find $k$ by computing: draw random logits, evaluate `soft_gradient_norm` at $T = 100$ and
-# $T = 200$ (without $T^2$), and set `k` to the slope $\log(n_{200}/n_{100}) / \log 2$.
+# **Without** the $T^2$ factor, how fast does the soft gradient shrink when $T$ grows? Write
+# `slope(student_logits, teacher_logits, T)`: the exponent $k$ of $\|\nabla\| \propto T^k$ measured
+# between $T$ and $2T$, that is $k = \log_2(n_{2T} / n_T)$, where $n_T$ is `grad_norm` of the soft term
+# **without** $T^2$, $\mathrm{KL}(p\|q)$ at temperature $T$ (per example, as `batchmean` gives it).
+# The gradient shrinks, so $k$ is negative. The check measures it on fresh random logits at random
+# temperatures, small and large, so a typed-in number fails.
 
 # %%
-k = None  # your answer
-# Exercise 5: replace the next line with your code. Hint: k = math.log(norm_at_200 / norm_at_100) / math.log(2)
-raise NotImplementedError('Exercise 5: not written yet (see the comment above)')
+def slope(student_logits, teacher_logits, T: float) -> float:
+    """k = log2(n(2T) / n(T)) for the soft term without T² (negative: the gradient shrinks)."""
+    # Exercise 5: replace the next line with your code. Hint: use grad_norm twice, then math.log2
+    raise NotImplementedError('Exercise 5: not written yet (see the comment above)')
+
 
 # %% tags=["check"] check_id="ex01-t-squared" checklist=["U1"]
-for _ in range(10):
-    B, C, T = random.randint(2, 32), random.randint(2, 12), random_temperature()
-    zs, zt, y = torch.randn(B, C), 4 * torch.randn(B, C), torch.randint(0, C, (B,))
-    for times_t2 in (True, False):
+from coursekit.distill import kd_loss as _reference_kd_loss
+
+
+def _reference_slope(zs, zt, T):
+    y, norms = torch.zeros(len(zs), dtype=torch.long), []
+    for t in (T, 2 * T):
         z = zs.clone().requires_grad_(True)
-        soft = kd_loss(z, zt, y, temperature=T, alpha=0.0).soft
-        (grad,) = torch.autograd.grad(soft if times_t2 else soft / T**2, z)
-        got = soft_gradient_norm(zs, zt, T, times_t2)
-        assert math.isclose(got, grad.norm().item(), rel_tol=1e-3), \
-            f"soft_gradient_norm(T={T:.2f}, times_t2={times_t2}) = {got:.6f}, expected {grad.norm().item():.6f}"
-zs, zt = torch.randn(64, 10), 3 * torch.randn(64, 10)
-true_k = math.log(soft_gradient_norm(zs, zt, 400.0, False) / soft_gradient_norm(zs, zt, 200.0, False)) / math.log(2)
-assert k is not None, "set k in the cell above"
-assert abs(k - true_k) < 0.1, f"k = {k:.2f}, but the gradient scales like T^{true_k:.2f}"
-flat = math.log(soft_gradient_norm(zs, zt, 400.0, True) / soft_gradient_norm(zs, zt, 200.0, True)) / math.log(2)
-print(f"✓ without T² the soft gradient scales like T^{k:.2f}; with T² like T^{flat:.2f}: "
-      f"multiplying by T² keeps its scale independent of T")
+        (grad,) = torch.autograd.grad(_reference_kd_loss(z, zt, y, temperature=t, alpha=0.0).soft / t**2, z)
+        norms.append(grad.norm().item())
+    return math.log2(norms[1] / norms[0])
+
+
+far_from_large_t = 0
+for T in [random.uniform(0.2, 1.0) for _ in range(3)] + [random.uniform(50, 400) for _ in range(3)]:
+    B = random.randint(8, 64)
+    zs, zt = torch.randn(B, 10), 8 * torch.randn(B, 10)  # a confident teacher
+    got, expected = slope(zs, zt, T), _reference_slope(zs, zt, T)
+    assert math.isclose(got, expected, abs_tol=0.02), f"slope at T = {T:.1f}: {got:.3f}, expected {expected:.3f}"
+    far_from_large_t += abs(expected + 2) > 0.3
+large = _reference_slope(torch.randn(64, 10), 8 * torch.randn(64, 10), 200.0)
+assert far_from_large_t > 0, "no small-T case far from the large-T slope came up: run the check again"
+print(f"✓ slope matches on random logits; at T = 200 the soft gradient without T² scales like T^{large:.2f}, "
+      f"so multiplying the soft term by T² keeps its gradient the same size at every T")
 
 # %% [markdown]
 # ## 6. Is the difference larger than the noise?
@@ -225,17 +285,25 @@ def judge(baseline: list[float], treated: list[float]) -> tuple[float, float, bo
 
 
 # %% tags=["check"] check_id="ex01-compare-seeds" checklist=["T4"]
+from coursekit.distill import compare_seeds as _reference_compare_seeds
+
 cases = 0
 for _ in range(40):
     n = random.randint(3, 6)
     base = [random.gauss(0.9, random.uniform(0.002, 0.02)) for _ in range(n)]
     shift = random.choice([-0.05, -0.02, 0.0, 0.02, 0.05])
     treated = [random.gauss(0.9 + shift, random.uniform(0.002, 0.02)) for _ in range(n)]
-    ref = compare_seeds(base, treated)
+    ref = _reference_compare_seeds(base, treated)
     difference, spread, exceeds = judge(base, treated)
-    assert math.isclose(difference, ref.difference, abs_tol=1e-12), f"difference {difference}, expected {ref.difference}"
-    assert math.isclose(spread, ref.spread, rel_tol=1e-9), f"spread {spread}, expected {ref.spread}"
-    assert bool(exceeds) == ref.exceeds_spread, f"exceeds={exceeds} for a difference of {difference:+.4f} and a spread of {spread:.4f}"
+    difference, spread = float(difference), float(spread)  # plain floats, float32 tensors or numpy numbers alike
+    # float32 arithmetic is exact to about 1e-7 on accuracies near 0.9: far below any meaningful difference
+    assert math.isclose(difference, ref.difference, rel_tol=1e-4, abs_tol=1e-6), \
+        f"difference {difference:+.6f}, expected {ref.difference:+.6f} (mean of treated minus mean of baseline)"
+    assert math.isclose(spread, ref.spread, rel_tol=1e-4, abs_tol=1e-6), \
+        f"spread {spread:.6f}, expected {ref.spread:.6f} (the larger sample standard deviation)"
+    if abs(abs(ref.difference) - ref.spread) > 1e-5:  # too close to call in float32: not a fair test
+        assert bool(exceeds) == ref.exceeds_spread, \
+            f"exceeds={exceeds} for a difference of {difference:+.4f} and a spread of {spread:.4f}"
     cases += ref.exceeds_spread and ref.difference < 0
 assert cases > 0, "no case where the treated method was clearly worse came up: run the check again"
 print("✓ judge agrees with coursekit.distill.compare_seeds on 40 random comparisons")

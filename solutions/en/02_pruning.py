@@ -14,15 +14,17 @@
 # # Exercise 02 · Pruning
 #
 # Five small functions, each checked against `torch.nn.utils.prune` or `coursekit.prune` on inputs
-# drawn at random every time you run the check (so only a correct method passes):
+# drawn at random every time you run the check (so a hard-coded or copied number can't pass):
 #
-# 1. a magnitude mask from scratch (unstructured pruning of one tensor);
+# 1. a magnitude mask from scratch, this time given the fraction of weights to *keep*;
 # 2. one global threshold for several layers;
 # 3. Zhu & Gupta's cubic sparsity schedule;
-# 4. the sparsity of a model pruned with `torch.nn.utils.prune` (the mistake the seed code made);
+# 4. the sparsity of a model pruned with `torch.nn.utils.prune` (the mistake the seed code — the
+#    reference code this course started from, see lesson 02 — made);
 # 5. physically removing the pruned channels of a conv → BatchNorm → conv block.
 #
-# Write your code where it says `raise NotImplementedError`, then run the check cell below it.
+# Write your code where it says `raise NotImplementedError`, then run the check cell below it. The
+# checks import the reference implementations inside themselves: write the code, don't call them.
 # When every check passes, run `python -m coursekit check exercises/en/02_pruning.py` in a terminal to
 # see which checklist items you have evidenced.
 
@@ -35,13 +37,10 @@ import random
 
 import torch
 from torch import nn
-from torch.nn.utils import prune
-
-from coursekit import prune as ckprune
 
 
 def holder(tensor: torch.Tensor) -> nn.Module:
-    """A bare module whose parameter `weight` is `tensor`, so torch.nn.utils.prune can prune it."""
+    """A bare module whose parameter `weight` is `tensor` (the checks prune it with torch.nn.utils.prune)."""
     module = nn.Module()
     module.weight = nn.Parameter(tensor.clone())
     return module
@@ -50,70 +49,86 @@ def holder(tensor: torch.Tensor) -> nn.Module:
 # %% [markdown]
 # ## 1. A magnitude mask
 #
-# Unstructured magnitude pruning keeps the weights with the largest absolute value. Write
-# `magnitude_mask(weight, sparsity)`: a float tensor of the same shape, 0 for the
-# `k = round(sparsity * weight.numel())` weights with the smallest `|w|` and 1 everywhere else
-# (that is how `torch.nn.utils.prune.l1_unstructured` counts). Mind `k = 0`.
+# Section 2 of the lesson counted the weights to *remove*. A deployment budget is often stated the
+# other way round — "keep 10% of the weights" — so write `keep_mask(weight, keep)`: a float32 tensor of
+# the same shape, 1 for the `k = round(keep * weight.numel())` weights with the largest `|w|` and 0
+# everywhere else. Mind `keep = 0` (nothing kept) and `keep = 1` (everything kept).
 
 # %%
-def magnitude_mask(weight: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """1.0 where |weight| is among the largest, 0.0 for the round(sparsity * numel) smallest."""
-    ### BEGIN SOLUTION  hint: lesson 02, section 2 "A mask by hand" (torch.topk with largest=False)
-    k = round(sparsity * weight.numel())
-    mask = torch.ones(weight.numel())
-    if k > 0:
-        mask[torch.topk(weight.abs().flatten(), k, largest=False).indices] = 0.0
+def keep_mask(weight: torch.Tensor, keep: float) -> torch.Tensor:
+    """1.0 for the round(keep * numel) weights with the largest |weight|, 0.0 for all others."""
+    ### BEGIN SOLUTION  hint: lesson 02, section 2 "A mask by hand" (here torch.topk picks the largest, to keep)
+    k = round(keep * weight.numel())
+    mask = torch.zeros(weight.numel())
+    mask[torch.topk(weight.abs().flatten(), k).indices] = 1.0
     return mask.view(weight.shape)
     ### END SOLUTION
 
 
 # %% tags=["check"] check_id="ex02-magnitude-mask" checklist=["T2"]
-for trial in range(30):
-    shape = [random.randint(1, 12) for _ in range(random.randint(1, 4))]
-    weight = torch.randn(shape)  # continuous values: no ties
-    sparsity = [0.0, 1.0][trial] if trial < 2 else random.random()
-    expected = prune.l1_unstructured(holder(weight), "weight", amount=sparsity).weight_mask
-    got = magnitude_mask(weight, sparsity)
-    assert got.shape == weight.shape, f"mask shape {tuple(got.shape)}, expected {tuple(weight.shape)}"
-    assert torch.equal(got.float(), expected), (
-        f"shape {shape}, sparsity {sparsity:.3f}: your mask prunes {int((got == 0).sum())} weights, "
-        f"l1_unstructured prunes {int((expected == 0).sum())}; {int((got != expected).sum())} entries differ")
-print("✓ magnitude_mask equals torch.nn.utils.prune.l1_unstructured's mask on 30 random tensors")
+def check():
+    from torch.nn.utils import prune  # the reference, imported here so that it stays out of your code's reach
+
+    for trial in range(30):
+        shape = [random.randint(1, 12) for _ in range(random.randint(1, 4))]
+        weight = torch.randn(shape)  # continuous values: no ties
+        keep = [0.0, 1.0][trial] if trial < 2 else random.random()
+        n_prune = weight.numel() - round(keep * weight.numel())  # an int amount: that many weights go
+        expected = prune.l1_unstructured(holder(weight), "weight", amount=n_prune).weight_mask
+        got = keep_mask(weight, keep)
+        assert isinstance(got, torch.Tensor) and got.shape == weight.shape, (
+            f"return a tensor of shape {tuple(weight.shape)}")
+        assert got.dtype == torch.float32, f"the mask must be float32 (1.0 / 0.0), got {got.dtype}"
+        assert torch.equal(got, expected), (
+            f"shape {shape}, keep {keep:.3f}: your mask keeps {int((got == 1).sum())} weights, "
+            f"the reference keeps {int((expected == 1).sum())}; {int((got != expected).sum())} entries differ")
+    print("✓ keep_mask equals torch.nn.utils.prune.l1_unstructured's mask on 30 random tensors")
+
+
+check()
 
 # %% [markdown]
 # ## 2. One global threshold
 #
 # Layer-wise pruning gives every layer the same sparsity. *Global* pruning ranks all weights of all
 # layers together: one threshold, so layers with many small weights lose more. Write
-# `global_masks(weights, sparsity)` returning one mask per tensor such that, over all tensors together,
-# the `round(sparsity * total)` smallest `|w|` are pruned.
+# `global_masks(weights, sparsity)` returning one float32 mask per tensor such that, over all tensors
+# together, the `round(sparsity * total)` smallest `|w|` are pruned.
 
 # %%
 def global_masks(weights: list[torch.Tensor], sparsity: float) -> list[torch.Tensor]:
     """Masks (1 = keep) for each tensor, from one magnitude ranking over all of them."""
-    ### BEGIN SOLUTION  hint: lesson 02, section 4 "Layer-wise or global?" (concatenate, then split)
+    ### BEGIN SOLUTION  hint: lesson 02, section 4 "Layer-wise or global?" (concatenate, rank, then split)
     flat = torch.cat([w.abs().flatten() for w in weights])
-    mask = magnitude_mask(flat, sparsity)
+    mask = torch.ones(flat.numel())
+    mask[torch.topk(flat, round(sparsity * flat.numel()), largest=False).indices] = 0.0
     return [m.view(w.shape) for m, w in zip(torch.split(mask, [w.numel() for w in weights]), weights)]
     ### END SOLUTION
 
 
 # %% tags=["check"] check_id="ex02-global-threshold" checklist=["T2", "U2"]
-for _ in range(10):
-    # layers of very different scales, as in a real network: a per-layer threshold would differ
-    weights = [torch.randn(random.randint(5, 40), random.randint(5, 40)) * 10 ** random.uniform(-2, 1)
-               for _ in range(random.randint(2, 4))]
-    sparsity = random.uniform(0.2, 0.9)
-    modules = [holder(w) for w in weights]
-    prune.global_unstructured([(m, "weight") for m in modules], prune.L1Unstructured, amount=sparsity)
-    got = global_masks(weights, sparsity)
-    assert len(got) == len(weights), f"{len(got)} masks for {len(weights)} tensors"
-    for i, (g, m) in enumerate(zip(got, modules)):
-        assert g.shape == m.weight_mask.shape, f"mask {i} has shape {tuple(g.shape)}"
-        assert torch.equal(g.float(), m.weight_mask), (
-            f"layer {i}: you prune {int((g == 0).sum())} weights, global_unstructured prunes "
-            f"{int((m.weight_mask == 0).sum())} (sparsity {sparsity:.2f})")
-print("✓ global_masks equals torch.nn.utils.prune.global_unstructured on 10 random sets of layers")
+def check():
+    from torch.nn.utils import prune  # the reference
+
+    for _ in range(10):
+        # layers of very different scales, as in a real network: a per-layer threshold would differ
+        weights = [torch.randn(random.randint(5, 40), random.randint(5, 40)) * 10 ** random.uniform(-2, 1)
+                   for _ in range(random.randint(2, 4))]
+        sparsity = random.uniform(0.2, 0.9)
+        modules = [holder(w) for w in weights]
+        prune.global_unstructured([(m, "weight") for m in modules], prune.L1Unstructured, amount=sparsity)
+        got = global_masks(weights, sparsity)
+        assert len(got) == len(weights), f"{len(got)} masks for {len(weights)} tensors"
+        for i, (g, m) in enumerate(zip(got, modules)):
+            assert g.shape == m.weight_mask.shape, f"mask {i} has shape {tuple(g.shape)}"
+            assert g.dtype == torch.float32, f"mask {i} must be float32 (1.0 / 0.0), got {g.dtype}"
+            assert torch.equal(g, m.weight_mask), (
+                f"layer {i}: you prune {int((g == 0).sum())} weights, global_unstructured prunes "
+                f"{int((m.weight_mask == 0).sum())} (sparsity {sparsity:.2f})")
+    print("✓ global_masks equals torch.nn.utils.prune.global_unstructured on 10 random sets of layers")
+
+
+check()
 
 # %% [markdown]
 # ## 3. The cubic schedule
@@ -132,17 +147,23 @@ def cubic_schedule(initial: float, final: float, steps: int) -> list[float]:
 
 
 # %% tags=["check"] check_id="ex02-cubic-schedule" checklist=["T3"]
-for _ in range(20):
-    initial = random.uniform(0.0, 0.5)
-    final, steps = random.uniform(initial, 0.99), random.randint(2, 30)
-    expected = ckprune.polynomial_schedule(initial, final, steps)
-    got = cubic_schedule(initial, final, steps)
-    assert len(got) == steps, f"{len(got)} targets for {steps} steps"
-    assert all(abs(g - e) < 1e-9 for g, e in zip(got, expected)), (
-        f"cubic_schedule({initial:.3f}, {final:.3f}, {steps}) = {[round(g, 3) for g in got[:4]]}..., "
-        f"expected {[round(e, 3) for e in expected[:4]]}...")
-    assert got[-1] == final, "the last target must be exactly `final`"
-print("✓ cubic_schedule matches coursekit.prune.polynomial_schedule on 20 random schedules")
+def check():
+    from coursekit.prune import polynomial_schedule  # the reference
+
+    for _ in range(20):
+        initial = random.uniform(0.0, 0.5)
+        final, steps = random.uniform(initial, 0.99), random.randint(2, 30)
+        expected = polynomial_schedule(initial, final, steps)
+        got = cubic_schedule(initial, final, steps)
+        assert len(got) == steps, f"{len(got)} targets for {steps} steps"
+        assert all(abs(g - e) < 1e-9 for g, e in zip(got, expected)), (
+            f"cubic_schedule({initial:.3f}, {final:.3f}, {steps}) = {[round(g, 3) for g in got[:4]]}..., "
+            f"expected {[round(e, 3) for e in expected[:4]]}...")
+        assert got[-1] == final, "the last target must be exactly `final`"
+    print("✓ cubic_schedule matches coursekit.prune.polynomial_schedule on 20 random schedules")
+
+
+check()
 
 # %% [markdown]
 # ## 4. Counting sparsity correctly
@@ -151,12 +172,13 @@ print("✓ cubic_schedule matches coursekit.prune.polynomial_schedule on 20 rand
 # buffer `weight_mask`; the weight the layer computes with is their product, `module.weight`. The seed
 # code counted zeros in `model.parameters()`, which yields `weight_orig`, and so found almost none.
 # Write `model_sparsity(model)`: the fraction of zeros among the weights (not the biases) of every
-# `nn.Conv2d` and `nn.Linear`, as the layer uses them.
+# `nn.Conv2d` and `nn.Linear`, as the layer uses them — whether the layer was pruned or not (a model may
+# prune only some layers, or hold zeros that were saved as plain weights).
 
 # %%
 def model_sparsity(model: nn.Module) -> float:
     """Fraction of zeros over the effective weights of all Conv2d and Linear layers."""
-    ### BEGIN SOLUTION  hint: lesson 02, section 12 "What the seed's evaluator got wrong"
+    ### BEGIN SOLUTION  hint: lesson 02, section 12 "What the seed code's evaluator got wrong"
     zeros = total = 0
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
@@ -167,15 +189,29 @@ def model_sparsity(model: nn.Module) -> float:
 
 
 # %% tags=["check"] check_id="ex02-count-sparsity" checklist=["T4"]
-for _ in range(5):
-    width = random.randint(4, 16)
-    model = nn.Sequential(nn.Conv2d(1, width, 3), nn.ReLU(), nn.Flatten(), nn.Linear(width * 36, 10))
-    sparsity = random.uniform(0.3, 0.95)
-    ckprune.magnitude_prune(model, sparsity, scope=random.choice(["layer", "global"]))
-    expected = ckprune.sparsity(model)
-    got = model_sparsity(model)
-    assert abs(got - expected) < 1e-9, f"model_sparsity = {got:.4f}, expected {expected:.4f}"
-print("✓ model_sparsity counts the zeros the layers compute with, on 5 random pruned models")
+def check():
+    from torch.nn.utils import prune
+
+    from coursekit.prune import sparsity  # the reference: zeros among the weights the layers compute with
+
+    for trial in range(6):
+        width = random.randint(4, 16)
+        model = nn.Sequential(nn.Conv2d(1, width, 3), nn.ReLU(), nn.Flatten(), nn.Linear(width * 36, 16), nn.ReLU(),
+                              nn.Linear(16, 10))
+        layers = [model[0], model[3], model[5]]
+        with torch.no_grad():  # zeros stored as plain weights, as in a checkpoint saved after pruning
+            for layer in layers:
+                layer.weight[torch.rand(layer.weight.shape) < random.uniform(0.05, 0.5)] = 0.0
+        if trial > 0:  # trial 0 stays unpruned; the others prune some layers and leave the rest
+            for layer in random.sample(layers, random.randint(1, 2)):
+                prune.l1_unstructured(layer, "weight", amount=random.uniform(0.3, 0.95))
+        expected = sparsity(model)
+        got = model_sparsity(model)
+        assert abs(got - expected) < 1e-9, f"model_sparsity = {got:.4f}, expected {expected:.4f} (trial {trial})"
+    print("✓ model_sparsity counts the zeros the layers compute with, on 6 random models (pruned in part or not at all)")
+
+
+check()
 
 # %% [markdown]
 # ## 5. Removing channels for real
@@ -183,14 +219,15 @@ print("✓ model_sparsity counts the zeros the layers compute with, on 5 random 
 # Structured pruning zeroes whole channels, but a zero channel still costs time: the convolution
 # still computes it. Write `shrink_block(block)` for `block = nn.Sequential(conv1, bn, relu, conv2)`
 # whose dead channels (zero filter and bias in `conv1`, zero `weight` and `bias` in `bn`) are plain
-# zeros. Return a new `nn.Sequential` of the same four kinds of layers without those channels:
+# zeros. Return a **new** `nn.Sequential` of the same four kinds of layers without those channels:
 # fewer filters in `conv1`, fewer features in `bn` (every per-channel tensor of it), and fewer input
-# channels in `conv2`. In eval mode it must compute the same outputs.
+# channels in `conv2`. Leave `block` itself unchanged: the caller may still need it. In eval mode the
+# new block must compute the same outputs.
 
 # %%
 def shrink_block(block: nn.Sequential) -> nn.Sequential:
     """conv1 -> bn -> relu -> conv2 without the channels that always output zero."""
-    ### BEGIN SOLUTION  hint: lesson 02, section 9 "Structured pruning" and coursekit.prune.remove_channels
+    ### BEGIN SOLUTION  hint: lesson 02, section 9 "Structured pruning" (index every tensor with the surviving channels)
     conv1, bn, relu, conv2 = block
     alive = torch.nonzero((bn.weight != 0) | (bn.bias != 0)).flatten()
     new1 = nn.Conv2d(conv1.in_channels, len(alive), conv1.kernel_size, conv1.stride, conv1.padding)
@@ -208,30 +245,47 @@ def shrink_block(block: nn.Sequential) -> nn.Sequential:
 
 
 # %% tags=["check"] check_id="ex02-remove-channels" checklist=["T2"]
-for _ in range(5):
-    c_in, c_mid, c_out = random.randint(1, 4), random.randint(6, 24), random.randint(2, 10)
-    block = nn.Sequential(nn.Conv2d(c_in, c_mid, 3, padding=1), nn.BatchNorm2d(c_mid), nn.ReLU(),
-                          nn.Conv2d(c_mid, c_out, 3, padding=1))
-    with torch.no_grad():  # running statistics as after training, not the defaults 0 and 1
-        block[1].running_mean.uniform_(-1, 1)
-        block[1].running_var.uniform_(0.5, 2.0)
-        block[1].weight.uniform_(0.5, 1.5)
-        block[1].bias.uniform_(-0.5, 0.5)
-    ckprune.remove_pruning(ckprune.magnitude_prune(block, random.uniform(0.2, 0.7), structured=True))
-    block.eval()
-    x = torch.randn(3, c_in, random.randint(5, 9), random.randint(5, 9))
-    expected_out = block(x)
-    reference = ckprune.remove_channels(block)
-    small = shrink_block(block).eval()
-    assert isinstance(small, nn.Sequential) and len(small) == 4, "return nn.Sequential(conv1, bn, relu, conv2)"
-    assert small[0].weight.shape == reference[0].weight.shape, (
-        f"conv1 weight {tuple(small[0].weight.shape)}, expected {tuple(reference[0].weight.shape)}")
-    assert small[3].weight.shape == reference[3].weight.shape, (
-        f"conv2 weight {tuple(small[3].weight.shape)}, expected {tuple(reference[3].weight.shape)}")
-    got_out = small(x)
-    assert torch.allclose(got_out, expected_out, atol=1e-5), (
-        f"outputs differ by up to {(got_out - expected_out).abs().max():.3g}")
-print("✓ shrink_block: same outputs with the dead channels gone, on 5 random blocks")
+def check():
+    from coursekit.prune import magnitude_prune, remove_channels, remove_pruning  # the reference
+
+    def sizes(b):
+        return b[0].out_channels, b[1].num_features, b[3].in_channels
+
+    for _ in range(5):
+        c_in, c_mid, c_out = random.randint(1, 4), random.randint(6, 24), random.randint(2, 10)
+        block = nn.Sequential(nn.Conv2d(c_in, c_mid, 3, padding=1), nn.BatchNorm2d(c_mid), nn.ReLU(),
+                              nn.Conv2d(c_mid, c_out, 3, padding=1))
+        with torch.no_grad():  # running statistics as after training, not the defaults 0 and 1
+            block[1].running_mean.uniform_(-1, 1)
+            block[1].running_var.uniform_(0.5, 2.0)
+            block[1].weight.uniform_(0.5, 1.5)
+            block[1].bias.uniform_(-0.5, 0.5)
+        remove_pruning(magnitude_prune(block, random.uniform(0.2, 0.7), structured=True))
+        block.eval()
+        x = torch.randn(3, c_in, random.randint(5, 9), random.randint(5, 9))
+        expected_out = block(x)
+        reference = remove_channels(block)
+        state, before = {k: v.clone() for k, v in block.state_dict().items()}, sizes(block)
+        small = shrink_block(block)
+        assert small is not block, "return a new nn.Sequential, not the block you were given"
+        unchanged = sizes(block) == before and all(
+            v.shape == state[k].shape and torch.equal(v, state[k]) for k, v in block.state_dict().items())
+        assert unchanged, "shrink_block modified the block it was given: build new layers and leave it as it was"
+        assert isinstance(small, nn.Sequential) and len(small) == 4, "return nn.Sequential(conv1, bn, relu, conv2)"
+        small.eval()
+        assert sizes(small) == sizes(reference), (
+            f"(conv1 out_channels, bn num_features, conv2 in_channels) = {sizes(small)}, expected {sizes(reference)}")
+        assert small[0].weight.shape == reference[0].weight.shape, (
+            f"conv1 weight {tuple(small[0].weight.shape)}, expected {tuple(reference[0].weight.shape)}")
+        assert small[3].weight.shape == reference[3].weight.shape, (
+            f"conv2 weight {tuple(small[3].weight.shape)}, expected {tuple(reference[3].weight.shape)}")
+        got_out = small(x)
+        assert torch.allclose(got_out, expected_out, atol=1e-5), (
+            f"outputs differ by up to {(got_out - expected_out).abs().max():.3g}")
+    print("✓ shrink_block: a new, smaller block with the same outputs, the original untouched, on 5 random blocks")
+
+
+check()
 
 # %% [markdown]
 # ## Done?

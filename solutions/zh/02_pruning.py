@@ -13,15 +13,15 @@
 # %% [markdown]
 # # 练习 02 · 剪枝 (Pruning)
 #
-# 本练习有五个小函数。每次运行检查单元格时，它们都会在随机抽取的输入上与 `torch.nn.utils.prune` 或 `coursekit.prune` 的结果对照（所以只有方法正确才能通过）：
+# 本练习有五个小函数。每次运行检查单元格时，它们都会在随机抽取的输入上与 `torch.nn.utils.prune` 或 `coursekit.prune` 的结果对照（所以写死或照抄一个数字是过不了的）：
 #
-# 1. 从零写一个按幅值 (magnitude) 计算的掩码 (mask)，也就是对单个张量做非结构化剪枝；
+# 1. 从零写一个按幅值 (magnitude) 计算的掩码 (mask)，这次给定的是要*保留*的权重比例；
 # 2. 为多个层确定同一个全局阈值 (global threshold)；
-# 3. Zhu & Gupta 的三次稀疏度调度 (cubic schedule)；
-# 4. 正确统计一个用 `torch.nn.utils.prune` 剪过的模型的稀疏度 (sparsity)——种子代码恰恰在这里出了错；
-# 5. 把 卷积 → BatchNorm → 卷积 这一小段里被剪掉的通道真正删除。
+# 3. Zhu & Gupta 的三次多项式（cubic）稀疏度调度；
+# 4. 正确统计一个用 `torch.nn.utils.prune` 剪过的模型的稀疏度 (sparsity)——初始代码（seed code，即本课程最初依据的那份参考代码，见第 02 课）恰恰在这里出了错；
+# 5. 删除“卷积 → BatchNorm → 卷积”模块中被剪掉的通道。
 #
-# 在写着 `raise NotImplementedError` 的地方填上你的代码，然后运行它下面的检查单元格。所有检查都通过后，在终端里运行 `python -m coursekit check exercises/zh/02_pruning.py`，看看你已经为哪些清单项提供了证据。
+# 在写着 `raise NotImplementedError` 的地方填上你的代码，然后运行它下面的检查单元格。检查单元格在自己内部导入参考实现：请自己写代码，不要去调用它们。所有检查都通过后，在终端里运行 `python -m coursekit check exercises/zh/02_pruning.py`，看看你已经为哪些清单项提供了证据。
 
 # %%
 import os
@@ -32,13 +32,10 @@ import random
 
 import torch
 from torch import nn
-from torch.nn.utils import prune
-
-from coursekit import prune as ckprune
 
 
 def holder(tensor: torch.Tensor) -> nn.Module:
-    """A bare module whose parameter `weight` is `tensor`, so torch.nn.utils.prune can prune it."""
+    """A bare module whose parameter `weight` is `tensor` (the checks prune it with torch.nn.utils.prune)."""
     module = nn.Module()
     module.weight = nn.Parameter(tensor.clone())
     return module
@@ -47,67 +44,83 @@ def holder(tensor: torch.Tensor) -> nn.Module:
 # %% [markdown]
 # ## 1. 幅值掩码
 #
-# 非结构化的幅值剪枝 (magnitude pruning) 保留绝对值最大的那些权重。请实现 `magnitude_mask(weight, sparsity)`：返回一个形状相同的浮点张量，其中 `|w|` 最小的 `k = round(sparsity * weight.numel())` 个位置为 0，其余为 1（`torch.nn.utils.prune.l1_unstructured` 就是这样计数的）。别忘了 `k = 0` 的情况。
+# 课上第 2 节数的是要*剪掉*多少个权重。而部署时的预算常常反过来说——“保留 10% 的权重”。所以这里请实现 `keep_mask(weight, keep)`：返回一个形状相同的 float32 张量，`|w|` 最大的 `k = round(keep * weight.numel())` 个位置为 1，其余为 0。别忘了 `keep = 0`（一个都不留）和 `keep = 1`（全部保留）这两种情况。
 
 # %%
-def magnitude_mask(weight: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """1.0 where |weight| is among the largest, 0.0 for the round(sparsity * numel) smallest."""
-    ### BEGIN SOLUTION  hint: 第 02 课第 2 节“手写一个掩码”（torch.topk，largest=False）
-    k = round(sparsity * weight.numel())
-    mask = torch.ones(weight.numel())
-    if k > 0:
-        mask[torch.topk(weight.abs().flatten(), k, largest=False).indices] = 0.0
+def keep_mask(weight: torch.Tensor, keep: float) -> torch.Tensor:
+    """1.0 for the round(keep * numel) weights with the largest |weight|, 0.0 for all others."""
+    ### BEGIN SOLUTION  hint: 第 02 课第 2 节“手写一个掩码”（这里用 torch.topk 挑出最大的那些来保留）
+    k = round(keep * weight.numel())
+    mask = torch.zeros(weight.numel())
+    mask[torch.topk(weight.abs().flatten(), k).indices] = 1.0
     return mask.view(weight.shape)
     ### END SOLUTION
 
 
 # %% tags=["check"] check_id="ex02-magnitude-mask" checklist=["T2"]
-for trial in range(30):
-    shape = [random.randint(1, 12) for _ in range(random.randint(1, 4))]
-    weight = torch.randn(shape)  # 连续取值：不会出现并列
-    sparsity = [0.0, 1.0][trial] if trial < 2 else random.random()
-    expected = prune.l1_unstructured(holder(weight), "weight", amount=sparsity).weight_mask
-    got = magnitude_mask(weight, sparsity)
-    assert got.shape == weight.shape, f"mask shape {tuple(got.shape)}, expected {tuple(weight.shape)}"
-    assert torch.equal(got.float(), expected), (
-        f"shape {shape}, sparsity {sparsity:.3f}: your mask prunes {int((got == 0).sum())} weights, "
-        f"l1_unstructured prunes {int((expected == 0).sum())}; {int((got != expected).sum())} entries differ")
-print("✓ magnitude_mask equals torch.nn.utils.prune.l1_unstructured's mask on 30 random tensors")
+def check():
+    from torch.nn.utils import prune  # 参考实现在这里才导入，你的代码调用不到它
+
+    for trial in range(30):
+        shape = [random.randint(1, 12) for _ in range(random.randint(1, 4))]
+        weight = torch.randn(shape)  # 连续取值：不会出现并列
+        keep = [0.0, 1.0][trial] if trial < 2 else random.random()
+        n_prune = weight.numel() - round(keep * weight.numel())  # 整数 amount：恰好剪掉这么多个权重
+        expected = prune.l1_unstructured(holder(weight), "weight", amount=n_prune).weight_mask
+        got = keep_mask(weight, keep)
+        assert isinstance(got, torch.Tensor) and got.shape == weight.shape, (
+            f"return a tensor of shape {tuple(weight.shape)}")
+        assert got.dtype == torch.float32, f"the mask must be float32 (1.0 / 0.0), got {got.dtype}"
+        assert torch.equal(got, expected), (
+            f"shape {shape}, keep {keep:.3f}: your mask keeps {int((got == 1).sum())} weights, "
+            f"the reference keeps {int((expected == 1).sum())}; {int((got != expected).sum())} entries differ")
+    print("✓ keep_mask equals torch.nn.utils.prune.l1_unstructured's mask on 30 random tensors")
+
+
+check()
 
 # %% [markdown]
 # ## 2. 同一个全局阈值
 #
-# 逐层剪枝 (layer-wise) 让每一层的稀疏度都相同；*全局*剪枝 (global) 则把所有层的所有权重放在一起排序：只有一个阈值，小权重多的层就会被剪得更多。请实现 `global_masks(weights, sparsity)`，为每个张量返回一个掩码，使得把所有张量合在一起看时，`|w|` 最小的 `round(sparsity * total)` 个权重被剪掉。
+# 逐层剪枝 (layer-wise) 让每一层的稀疏度都相同；*全局*剪枝 (global) 则把所有层的所有权重放在一起排序：只有一个阈值，小权重多的层就会被剪得更多。请实现 `global_masks(weights, sparsity)`，为每个张量返回一个 float32 掩码，使得把所有张量合在一起看时，`|w|` 最小的 `round(sparsity * total)` 个权重被剪掉。
 
 # %%
 def global_masks(weights: list[torch.Tensor], sparsity: float) -> list[torch.Tensor]:
     """Masks (1 = keep) for each tensor, from one magnitude ranking over all of them."""
-    ### BEGIN SOLUTION  hint: 第 02 课第 4 节“逐层还是全局？”（先拼接，再切分）
+    ### BEGIN SOLUTION  hint: 第 02 课第 4 节“逐层还是全局？”（先拼接、排序，再切分）
     flat = torch.cat([w.abs().flatten() for w in weights])
-    mask = magnitude_mask(flat, sparsity)
+    mask = torch.ones(flat.numel())
+    mask[torch.topk(flat, round(sparsity * flat.numel()), largest=False).indices] = 0.0
     return [m.view(w.shape) for m, w in zip(torch.split(mask, [w.numel() for w in weights]), weights)]
     ### END SOLUTION
 
 
 # %% tags=["check"] check_id="ex02-global-threshold" checklist=["T2", "U2"]
-for _ in range(10):
-    # 和真实网络一样，各层的数值尺度相差很大：逐层阈值会得到不同的结果
-    weights = [torch.randn(random.randint(5, 40), random.randint(5, 40)) * 10 ** random.uniform(-2, 1)
-               for _ in range(random.randint(2, 4))]
-    sparsity = random.uniform(0.2, 0.9)
-    modules = [holder(w) for w in weights]
-    prune.global_unstructured([(m, "weight") for m in modules], prune.L1Unstructured, amount=sparsity)
-    got = global_masks(weights, sparsity)
-    assert len(got) == len(weights), f"{len(got)} masks for {len(weights)} tensors"
-    for i, (g, m) in enumerate(zip(got, modules)):
-        assert g.shape == m.weight_mask.shape, f"mask {i} has shape {tuple(g.shape)}"
-        assert torch.equal(g.float(), m.weight_mask), (
-            f"layer {i}: you prune {int((g == 0).sum())} weights, global_unstructured prunes "
-            f"{int((m.weight_mask == 0).sum())} (sparsity {sparsity:.2f})")
-print("✓ global_masks equals torch.nn.utils.prune.global_unstructured on 10 random sets of layers")
+def check():
+    from torch.nn.utils import prune  # 参考实现
+
+    for _ in range(10):
+        # 和真实网络一样，各层的数值尺度相差很大：逐层阈值会得到不同的结果
+        weights = [torch.randn(random.randint(5, 40), random.randint(5, 40)) * 10 ** random.uniform(-2, 1)
+                   for _ in range(random.randint(2, 4))]
+        sparsity = random.uniform(0.2, 0.9)
+        modules = [holder(w) for w in weights]
+        prune.global_unstructured([(m, "weight") for m in modules], prune.L1Unstructured, amount=sparsity)
+        got = global_masks(weights, sparsity)
+        assert len(got) == len(weights), f"{len(got)} masks for {len(weights)} tensors"
+        for i, (g, m) in enumerate(zip(got, modules)):
+            assert g.shape == m.weight_mask.shape, f"mask {i} has shape {tuple(g.shape)}"
+            assert g.dtype == torch.float32, f"mask {i} must be float32 (1.0 / 0.0), got {g.dtype}"
+            assert torch.equal(g, m.weight_mask), (
+                f"layer {i}: you prune {int((g == 0).sum())} weights, global_unstructured prunes "
+                f"{int((m.weight_mask == 0).sum())} (sparsity {sparsity:.2f})")
+    print("✓ global_masks equals torch.nn.utils.prune.global_unstructured on 10 random sets of layers")
+
+
+check()
 
 # %% [markdown]
-# ## 3. 三次调度
+# ## 3. 三次多项式调度
 #
 # 渐进式剪枝 (gradual pruning，Zhu & Gupta, 2017) 分 `steps` 步提高稀疏度。第 `t` 步（t = 1 … steps）之后的目标是 `final + (initial − final) · (1 − t / steps)³`：一开始网络里冗余的权重还很多，步子迈得大；越到后面步子越小。请以列表形式返回这 `steps` 个目标值，最后一个必须恰好等于 `final`。
 
@@ -120,27 +133,33 @@ def cubic_schedule(initial: float, final: float, steps: int) -> list[float]:
 
 
 # %% tags=["check"] check_id="ex02-cubic-schedule" checklist=["T3"]
-for _ in range(20):
-    initial = random.uniform(0.0, 0.5)
-    final, steps = random.uniform(initial, 0.99), random.randint(2, 30)
-    expected = ckprune.polynomial_schedule(initial, final, steps)
-    got = cubic_schedule(initial, final, steps)
-    assert len(got) == steps, f"{len(got)} targets for {steps} steps"
-    assert all(abs(g - e) < 1e-9 for g, e in zip(got, expected)), (
-        f"cubic_schedule({initial:.3f}, {final:.3f}, {steps}) = {[round(g, 3) for g in got[:4]]}..., "
-        f"expected {[round(e, 3) for e in expected[:4]]}...")
-    assert got[-1] == final, "the last target must be exactly `final`"
-print("✓ cubic_schedule matches coursekit.prune.polynomial_schedule on 20 random schedules")
+def check():
+    from coursekit.prune import polynomial_schedule  # 参考实现
+
+    for _ in range(20):
+        initial = random.uniform(0.0, 0.5)
+        final, steps = random.uniform(initial, 0.99), random.randint(2, 30)
+        expected = polynomial_schedule(initial, final, steps)
+        got = cubic_schedule(initial, final, steps)
+        assert len(got) == steps, f"{len(got)} targets for {steps} steps"
+        assert all(abs(g - e) < 1e-9 for g, e in zip(got, expected)), (
+            f"cubic_schedule({initial:.3f}, {final:.3f}, {steps}) = {[round(g, 3) for g in got[:4]]}..., "
+            f"expected {[round(e, 3) for e in expected[:4]]}...")
+        assert got[-1] == final, "the last target must be exactly `final`"
+    print("✓ cubic_schedule matches coursekit.prune.polynomial_schedule on 20 random schedules")
+
+
+check()
 
 # %% [markdown]
 # ## 4. 正确地统计稀疏度
 #
-# `torch.nn.utils.prune` 把原封不动的权重放在参数 `weight_orig` 里，把零的位置放在缓冲区 `weight_mask` 里；层在计算时真正使用的是两者的乘积，即 `module.weight`。种子代码在 `model.parameters()` 里数零，而它返回的是 `weight_orig`，于是几乎一个零也数不到。请实现 `model_sparsity(model)`：统计所有 `nn.Conv2d` 和 `nn.Linear` 的权重（不含偏置）中，层实际使用的值里零所占的比例。
+# `torch.nn.utils.prune` 把原封不动的权重放在参数 `weight_orig` 里，把零的位置放在缓冲区 (buffer) `weight_mask` 里；层在计算时真正使用的是两者的乘积，即 `module.weight`。初始代码在 `model.parameters()` 里数零，而它返回的是 `weight_orig`，于是几乎一个零也数不到。请实现 `model_sparsity(model)`：统计所有 `nn.Conv2d` 和 `nn.Linear` 的权重（不含偏置）中，层实际使用的值里零所占的比例——无论这一层有没有被剪枝（一个模型可能只剪了部分层，也可能把零当作普通权重保存了下来）。
 
 # %%
 def model_sparsity(model: nn.Module) -> float:
     """Fraction of zeros over the effective weights of all Conv2d and Linear layers."""
-    ### BEGIN SOLUTION  hint: 第 02 课第 12 节“种子代码的评估器错在哪里”
+    ### BEGIN SOLUTION  hint: 第 02 课第 12 节“初始代码的评估器错在哪里”
     zeros = total = 0
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
@@ -151,25 +170,39 @@ def model_sparsity(model: nn.Module) -> float:
 
 
 # %% tags=["check"] check_id="ex02-count-sparsity" checklist=["T4"]
-for _ in range(5):
-    width = random.randint(4, 16)
-    model = nn.Sequential(nn.Conv2d(1, width, 3), nn.ReLU(), nn.Flatten(), nn.Linear(width * 36, 10))
-    sparsity = random.uniform(0.3, 0.95)
-    ckprune.magnitude_prune(model, sparsity, scope=random.choice(["layer", "global"]))
-    expected = ckprune.sparsity(model)
-    got = model_sparsity(model)
-    assert abs(got - expected) < 1e-9, f"model_sparsity = {got:.4f}, expected {expected:.4f}"
-print("✓ model_sparsity counts the zeros the layers compute with, on 5 random pruned models")
+def check():
+    from torch.nn.utils import prune
+
+    from coursekit.prune import sparsity  # 参考实现：统计层实际计算时所用权重中的零
+
+    for trial in range(6):
+        width = random.randint(4, 16)
+        model = nn.Sequential(nn.Conv2d(1, width, 3), nn.ReLU(), nn.Flatten(), nn.Linear(width * 36, 16), nn.ReLU(),
+                              nn.Linear(16, 10))
+        layers = [model[0], model[3], model[5]]
+        with torch.no_grad():  # 以普通权重形式存下的零，就像剪枝后保存的检查点那样
+            for layer in layers:
+                layer.weight[torch.rand(layer.weight.shape) < random.uniform(0.05, 0.5)] = 0.0
+        if trial > 0:  # 第 0 次不剪枝；其余几次只剪部分层，其他层保持原样
+            for layer in random.sample(layers, random.randint(1, 2)):
+                prune.l1_unstructured(layer, "weight", amount=random.uniform(0.3, 0.95))
+        expected = sparsity(model)
+        got = model_sparsity(model)
+        assert abs(got - expected) < 1e-9, f"model_sparsity = {got:.4f}, expected {expected:.4f} (trial {trial})"
+    print("✓ model_sparsity counts the zeros the layers compute with, on 6 random models (pruned in part or not at all)")
+
+
+check()
 
 # %% [markdown]
 # ## 5. 真正删除通道
 #
-# 结构化剪枝 (structured pruning) 把整个通道置零，但置零的通道仍然要花时间：卷积照样会把它算一遍。请为 `block = nn.Sequential(conv1, bn, relu, conv2)` 实现 `shrink_block(block)`，其中失效的通道（`conv1` 里滤波器和偏置为零、`bn` 里 `weight` 和 `bias` 为零）已经是普通的零值。返回一个由同样四种层组成、但去掉了这些通道的新 `nn.Sequential`：`conv1` 的滤波器更少，`bn` 的特征数更少（它的每一个逐通道张量都要跟着删），`conv2` 的输入通道更少。在 eval 模式下，它的输出必须与原来相同。
+# 结构化剪枝 (structured pruning) 把整个通道置零，但置零的通道仍然要花时间：卷积照样会把它算一遍。请为 `block = nn.Sequential(conv1, bn, relu, conv2)` 实现 `shrink_block(block)`，其中失效的通道（`conv1` 里滤波器和偏置为零、`bn` 里 `weight` 和 `bias` 为零）已经是普通的零值。返回一个由同样四种层组成、但去掉了这些通道的**新** `nn.Sequential`：`conv1` 的滤波器更少，`bn` 的特征数更少（它的每一个逐通道张量都要跟着删），`conv2` 的输入通道更少。不要改动传进来的 `block` 本身：调用者可能还要用它。在 eval 模式下，新模块的输出必须与原来相同。
 
 # %%
 def shrink_block(block: nn.Sequential) -> nn.Sequential:
     """conv1 -> bn -> relu -> conv2 without the channels that always output zero."""
-    ### BEGIN SOLUTION  hint: 第 02 课第 9 节“结构化剪枝”，以及 coursekit.prune.remove_channels
+    ### BEGIN SOLUTION  hint: 第 02 课第 9 节“结构化剪枝”（用保留下来的通道去索引每一个张量）
     conv1, bn, relu, conv2 = block
     alive = torch.nonzero((bn.weight != 0) | (bn.bias != 0)).flatten()
     new1 = nn.Conv2d(conv1.in_channels, len(alive), conv1.kernel_size, conv1.stride, conv1.padding)
@@ -187,30 +220,47 @@ def shrink_block(block: nn.Sequential) -> nn.Sequential:
 
 
 # %% tags=["check"] check_id="ex02-remove-channels" checklist=["T2"]
-for _ in range(5):
-    c_in, c_mid, c_out = random.randint(1, 4), random.randint(6, 24), random.randint(2, 10)
-    block = nn.Sequential(nn.Conv2d(c_in, c_mid, 3, padding=1), nn.BatchNorm2d(c_mid), nn.ReLU(),
-                          nn.Conv2d(c_mid, c_out, 3, padding=1))
-    with torch.no_grad():  # 使用训练后那样的运行统计量，而不是默认的 0 和 1
-        block[1].running_mean.uniform_(-1, 1)
-        block[1].running_var.uniform_(0.5, 2.0)
-        block[1].weight.uniform_(0.5, 1.5)
-        block[1].bias.uniform_(-0.5, 0.5)
-    ckprune.remove_pruning(ckprune.magnitude_prune(block, random.uniform(0.2, 0.7), structured=True))
-    block.eval()
-    x = torch.randn(3, c_in, random.randint(5, 9), random.randint(5, 9))
-    expected_out = block(x)
-    reference = ckprune.remove_channels(block)
-    small = shrink_block(block).eval()
-    assert isinstance(small, nn.Sequential) and len(small) == 4, "return nn.Sequential(conv1, bn, relu, conv2)"
-    assert small[0].weight.shape == reference[0].weight.shape, (
-        f"conv1 weight {tuple(small[0].weight.shape)}, expected {tuple(reference[0].weight.shape)}")
-    assert small[3].weight.shape == reference[3].weight.shape, (
-        f"conv2 weight {tuple(small[3].weight.shape)}, expected {tuple(reference[3].weight.shape)}")
-    got_out = small(x)
-    assert torch.allclose(got_out, expected_out, atol=1e-5), (
-        f"outputs differ by up to {(got_out - expected_out).abs().max():.3g}")
-print("✓ shrink_block: same outputs with the dead channels gone, on 5 random blocks")
+def check():
+    from coursekit.prune import magnitude_prune, remove_channels, remove_pruning  # 参考实现
+
+    def sizes(b):
+        return b[0].out_channels, b[1].num_features, b[3].in_channels
+
+    for _ in range(5):
+        c_in, c_mid, c_out = random.randint(1, 4), random.randint(6, 24), random.randint(2, 10)
+        block = nn.Sequential(nn.Conv2d(c_in, c_mid, 3, padding=1), nn.BatchNorm2d(c_mid), nn.ReLU(),
+                              nn.Conv2d(c_mid, c_out, 3, padding=1))
+        with torch.no_grad():  # 使用训练后那样的运行统计量，而不是默认的 0 和 1
+            block[1].running_mean.uniform_(-1, 1)
+            block[1].running_var.uniform_(0.5, 2.0)
+            block[1].weight.uniform_(0.5, 1.5)
+            block[1].bias.uniform_(-0.5, 0.5)
+        remove_pruning(magnitude_prune(block, random.uniform(0.2, 0.7), structured=True))
+        block.eval()
+        x = torch.randn(3, c_in, random.randint(5, 9), random.randint(5, 9))
+        expected_out = block(x)
+        reference = remove_channels(block)
+        state, before = {k: v.clone() for k, v in block.state_dict().items()}, sizes(block)
+        small = shrink_block(block)
+        assert small is not block, "return a new nn.Sequential, not the block you were given"
+        unchanged = sizes(block) == before and all(
+            v.shape == state[k].shape and torch.equal(v, state[k]) for k, v in block.state_dict().items())
+        assert unchanged, "shrink_block modified the block it was given: build new layers and leave it as it was"
+        assert isinstance(small, nn.Sequential) and len(small) == 4, "return nn.Sequential(conv1, bn, relu, conv2)"
+        small.eval()
+        assert sizes(small) == sizes(reference), (
+            f"(conv1 out_channels, bn num_features, conv2 in_channels) = {sizes(small)}, expected {sizes(reference)}")
+        assert small[0].weight.shape == reference[0].weight.shape, (
+            f"conv1 weight {tuple(small[0].weight.shape)}, expected {tuple(reference[0].weight.shape)}")
+        assert small[3].weight.shape == reference[3].weight.shape, (
+            f"conv2 weight {tuple(small[3].weight.shape)}, expected {tuple(reference[3].weight.shape)}")
+        got_out = small(x)
+        assert torch.allclose(got_out, expected_out, atol=1e-5), (
+            f"outputs differ by up to {(got_out - expected_out).abs().max():.3g}")
+    print("✓ shrink_block: a new, smaller block with the same outputs, the original untouched, on 5 random blocks")
+
+
+check()
 
 # %% [markdown]
 # ## 完成了吗？
