@@ -390,6 +390,37 @@ WRONG_ANSWERS: list[tuple[str, int, str, str, str]] = [
     """, "ex02-remove-channels", "a new Sequential, but built from the caller's layers, shrunk in place"),
     ("02_pruning", 4, "return ckprune.remove_channels(block)", "ex02-remove-channels",
      "calls coursekit's remove_channels instead of writing it (the library is not in scope)"),
+    # lesson 02, exercise 6: the trade-off on the real teacher
+    ("02_pruning", 5, """
+        from coursekit.prune import magnitude_prune
+
+        return [evaluate_fn(magnitude_prune(model, s, scope="global")) for s in sparsities]
+    """, "ex02-tradeoff", "prunes the caller's model itself, so each sparsity builds on the last"),
+    ("02_pruning", 5, """
+        from coursekit.prune import clone_model, magnitude_prune
+
+        return [evaluate_fn(magnitude_prune(clone_model(model), s, scope="layer")) for s in sparsities]
+    """, "ex02-tradeoff", "layer-wise thresholds where one global threshold is asked"),
+    ("02_pruning", 6, """
+        ok = [s for s, a in zip(sparsities, accuracies) if a >= dense_accuracy - max_drop]
+        return max(ok, default=0.0)
+    """, "ex02-tradeoff", "takes any later sparsity that scores well again, past a costly dip"),
+    ("02_pruning", 6, """
+        safe = 0.0
+        for s, accuracy in sorted(zip(sparsities, accuracies)):
+            if accuracy < dense_accuracy * (1 - max_drop):
+                break
+            safe = s
+        return safe
+    """, "ex02-tradeoff", "a relative drop where max_drop is in accuracy points"),
+    ("02_pruning", 6, """
+        safe = 0.0
+        for s, accuracy in zip(sparsities, accuracies):
+            if accuracy < dense_accuracy - max_drop:
+                break
+            safe = s
+        return safe
+    """, "ex02-tradeoff", "walks the pairs in the order given instead of by increasing sparsity"),
 ]
 
 

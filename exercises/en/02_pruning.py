@@ -264,8 +264,86 @@ def check():
 check()
 
 # %% [markdown]
+# ## 6. The trade-off on a real model
+#
+# Compression is a trade: more sparsity, less accuracy. Run the experiment on the real, trained teacher.
+#
+# - `tradeoff(model, evaluate_fn, sparsities)`: for each sparsity, prune a **copy** of `model` with one
+#   global magnitude threshold (here you may use `coursekit.prune.clone_model` and
+#   `magnitude_prune(..., scope="global")`: the point is the experiment), and return the list of
+#   `evaluate_fn(copy)` values. The model you were given must be left untouched.
+# - `largest_safe_sparsity(sparsities, accuracies, dense_accuracy, max_drop)`: read the curve. Going up
+#   the sparsities in increasing order (they may be given in any order), return the last one before the
+#   first that is more than `max_drop` (a fraction, e.g. 0.01 = one point) below `dense_accuracy`;
+#   `0.0` if even the smallest is. Stopping at the first costly step, rather than taking any later
+#   sparsity that happens to score well again, is the cautious reading of a noisy curve.
+
+# %%
+def tradeoff(model: nn.Module, evaluate_fn, sparsities: list[float]) -> list[float]:
+    """Accuracy of `model` pruned (a copy, one global magnitude threshold) to each sparsity."""
+    # Exercise 6: replace the next line with your code. Hint: lesson 02, section 4 "Layer-wise or global?" and the sweep in section 5
+    raise NotImplementedError('Exercise 6: not written yet (see the comment above)')
+
+
+def largest_safe_sparsity(sparsities: list[float], accuracies: list[float], dense_accuracy: float,
+                          max_drop: float) -> float:
+    """The last sparsity (in increasing order) before the first one that loses more than max_drop."""
+    # Exercise 7: replace the next line with your code. Hint: walk up the sparsities and stop at the first that is too costly
+    raise NotImplementedError('Exercise 7: not written yet (see the comment above)')
+
+
+# %% tags=["check"] check_id="ex02-tradeoff" checklist=["E1", "U3"]
+def check():
+    from coursekit.data import load_dataset, make_loaders
+    from coursekit.pretrained import pretrained
+    from coursekit.prune import clone_model, magnitude_prune  # the reference experiment
+    from coursekit.train import evaluate
+
+    teacher = pretrained("teacher", progress=False)  # the real, trained model
+    val = make_loaders(load_dataset()).val
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+
+    def evaluate_fn(m):
+        return evaluate(m, val).accuracy
+
+    sparsities = sorted(random.sample([0.3, 0.5, 0.6, 0.7, 0.8, 0.9], k=3))
+    got = tradeoff(teacher, evaluate_fn, sparsities)
+    after = teacher.state_dict()
+    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before), (
+        "tradeoff modified the model it was given: prune a copy each time")
+    expected = [evaluate_fn(magnitude_prune(clone_model(teacher), s, scope="global")) for s in sparsities]
+    assert len(got) == len(expected), f"one accuracy per sparsity: got {len(got)}, expected {len(expected)}"
+    for s, g, e in zip(sparsities, got, expected):
+        assert abs(float(g) - e) < 1e-9, f"at sparsity {s}: accuracy {float(g):.4f}, expected {e:.4f} (one global threshold)"
+
+    for trial in range(30):  # made-up curves, some with a dip, to check the reading of a trade-off curve
+        grid = sorted(random.sample([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], k=6))
+        dense = random.uniform(0.9, 1.0)
+        accs = [random.uniform(0.8, 1.0) for _ in grid]
+        drop = random.choice([0.01, 0.02, 0.05, 0.1])
+        if trial % 3 == 0:  # every third curve has a point that loses between drop·dense and drop: safe in accuracy points
+            k = random.randrange(len(grid))
+            accs[:k] = [random.uniform(dense - dense * drop / 2, 1.0) for _ in range(k)]
+            accs[k] = dense - drop * (1 + dense) / 2
+        order = random.sample(range(len(grid)), k=len(grid))  # the pairs may come in any order
+        want = 0.0
+        for s, a in zip(grid, accs):
+            if a < dense - drop:
+                break
+            want = s
+        have = largest_safe_sparsity([grid[i] for i in order], [accs[i] for i in order], dense, drop)
+        assert have == want, (f"largest_safe_sparsity(..., dense_accuracy={dense:.3f}, max_drop={drop}) = {have}, "
+                              f"expected {want} for the curve {[(s, round(a, 3)) for s, a in zip(grid, accs)]}")
+    print(f"✓ tradeoff on the real teacher at sparsities {sparsities}: {[f'{a:.1%}' for a in got]}; "
+          "largest_safe_sparsity agrees on 30 random curves")
+
+
+check()
+
+# %% [markdown]
 # ## Done?
 #
 # Run `python -m coursekit check exercises/en/02_pruning.py` (or the Chinese edition) to see the
 # checklist items this exercise evidences: **T2** (structured and unstructured pruning), **T3** (gradual
-# pruning), **T4** (evaluating compression correctly) and **U2** (the traits of pruning strategies).
+# pruning), **T4** (evaluating compression correctly), **U2** (the traits of pruning strategies), **U3** (the
+# trade-off between compression and accuracy) and **E1** (compression applied to a real model).

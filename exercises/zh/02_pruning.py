@@ -239,6 +239,76 @@ def check():
 check()
 
 # %% [markdown]
+# ## 6. 在真实模型上权衡
+#
+# 压缩是一种权衡：稀疏度越高，准确率越低。请在训练好的真实教师模型上做这个实验。
+#
+# - `tradeoff(model, evaluate_fn, sparsities)`：对每个稀疏度，用一个全局幅值阈值剪枝 `model` 的**副本**（这里可以使用 `coursekit.prune.clone_model` 和 `magnitude_prune(..., scope="global")`，重点在实验本身），返回每个副本的 `evaluate_fn(副本)` 组成的列表。传进来的模型必须保持原样。
+# - `largest_safe_sparsity(sparsities, accuracies, dense_accuracy, max_drop)`：读懂这条曲线。按稀疏度从小到大（传入的顺序可能是乱的）依次往上走，返回第一个比 `dense_accuracy` 低了超过 `max_drop`（一个比例，例如 0.01 就是一个百分点）的稀疏度之前的那一个；如果连最小的稀疏度都不满足，就返回 `0.0`。遇到第一个代价过高的台阶就停下，而不是去取后面碰巧又高起来的稀疏度——这才是对一条有噪声的曲线的稳妥解读。
+
+# %%
+def tradeoff(model: nn.Module, evaluate_fn, sparsities: list[float]) -> list[float]:
+    """Accuracy of `model` pruned (a copy, one global magnitude threshold) to each sparsity."""
+    # 练习 6：把下一行换成你的代码。提示：第 02 课第 4 节“逐层还是全局？”以及第 5 节的扫描
+    raise NotImplementedError('Exercise 6: not written yet (see the comment above)')
+
+
+def largest_safe_sparsity(sparsities: list[float], accuracies: list[float], dense_accuracy: float,
+                          max_drop: float) -> float:
+    """The last sparsity (in increasing order) before the first one that loses more than max_drop."""
+    # 练习 7：把下一行换成你的代码。提示：按稀疏度从小到大走，遇到第一个代价过高的就停下
+    raise NotImplementedError('Exercise 7: not written yet (see the comment above)')
+
+
+# %% tags=["check"] check_id="ex02-tradeoff" checklist=["E1", "U3"]
+def check():
+    from coursekit.data import load_dataset, make_loaders
+    from coursekit.pretrained import pretrained
+    from coursekit.prune import clone_model, magnitude_prune  # 参考实现
+    from coursekit.train import evaluate
+
+    teacher = pretrained("teacher", progress=False)  # 真实的、训练好的模型
+    val = make_loaders(load_dataset()).val
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+
+    def evaluate_fn(m):
+        return evaluate(m, val).accuracy
+
+    sparsities = sorted(random.sample([0.3, 0.5, 0.6, 0.7, 0.8, 0.9], k=3))
+    got = tradeoff(teacher, evaluate_fn, sparsities)
+    after = teacher.state_dict()
+    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before), (
+        "tradeoff modified the model it was given: prune a copy each time")
+    expected = [evaluate_fn(magnitude_prune(clone_model(teacher), s, scope="global")) for s in sparsities]
+    assert len(got) == len(expected), f"one accuracy per sparsity: got {len(got)}, expected {len(expected)}"
+    for s, g, e in zip(sparsities, got, expected):
+        assert abs(float(g) - e) < 1e-9, f"at sparsity {s}: accuracy {float(g):.4f}, expected {e:.4f} (one global threshold)"
+
+    for trial in range(30):  # 随机编造的曲线（有的中间会下凹），检查对权衡曲线的解读
+        grid = sorted(random.sample([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], k=6))
+        dense = random.uniform(0.9, 1.0)
+        accs = [random.uniform(0.8, 1.0) for _ in grid]
+        drop = random.choice([0.01, 0.02, 0.05, 0.1])
+        if trial % 3 == 0:  # 每第三条曲线里放一个点：它比稠密准确率低的幅度介于 drop·dense 与 drop 之间，按百分点算仍然安全
+            k = random.randrange(len(grid))
+            accs[:k] = [random.uniform(dense - dense * drop / 2, 1.0) for _ in range(k)]
+            accs[k] = dense - drop * (1 + dense) / 2
+        order = random.sample(range(len(grid)), k=len(grid))  # 传入的顺序可以是乱的
+        want = 0.0
+        for s, a in zip(grid, accs):
+            if a < dense - drop:
+                break
+            want = s
+        have = largest_safe_sparsity([grid[i] for i in order], [accs[i] for i in order], dense, drop)
+        assert have == want, (f"largest_safe_sparsity(..., dense_accuracy={dense:.3f}, max_drop={drop}) = {have}, "
+                              f"expected {want} for the curve {[(s, round(a, 3)) for s, a in zip(grid, accs)]}")
+    print(f"✓ tradeoff on the real teacher at sparsities {sparsities}: {[f'{a:.1%}' for a in got]}; "
+          "largest_safe_sparsity agrees on 30 random curves")
+
+
+check()
+
+# %% [markdown]
 # ## 完成了吗？
 #
-# 运行 `python -m coursekit check exercises/zh/02_pruning.py`（或英文版），看看本练习为哪些清单项提供了证据：**T2**（结构化与非结构化剪枝）、**T3**（渐进式剪枝）、**T4**（正确评估压缩效果）以及 **U2**（各种剪枝策略的特点）。
+# 运行 `python -m coursekit check exercises/zh/02_pruning.py`（或英文版），看看本练习为哪些清单项提供了证据：**T2**（结构化与非结构化剪枝）、**T3**（渐进式剪枝）、**T4**（正确评估压缩效果）、**U2**（各种剪枝策略的特点）、**U3**（压缩率与准确率之间的权衡）以及 **E1**（在真实模型上应用压缩）。
