@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset, default_collate
 
 from coursekit._validate import _fail, check_float, check_int, check_type
 from coursekit.data import is_augmented
-from coursekit.train import History, fit
+from coursekit.train import History, eval_mode, fit, model_device, predict
 
 __all__ = [
     "DistillationLoss", "KDLoss", "LabelSplit", "MLPStudent", "SeedComparison", "add_class_bias",
@@ -162,31 +162,14 @@ class DistillationLoss(nn.Module):
 # Training
 # --------------------------------------------------------------------------------------------
 
-@torch.no_grad()
 def compute_logits(model: nn.Module, data: torch.Tensor | Dataset | DataLoader, *,
                    batch_size: int = 256) -> torch.Tensor:
-    """``model``'s logits for every example of ``data`` in order, in eval mode (mode restored).
-
-    ``data`` is a batch of inputs, a dataset of ``(image, label, ...)`` items, or a DataLoader (its
-    dataset is used, in order, with the loader's collate function).
-    """
+    """``model``'s logits for every example of ``data`` in order (``coursekit.train.predict``)."""
     func = "compute_logits"
     check_type("model", model, func, nn.Module, "a torch.nn.Module")
     check_type("data", data, func, (torch.Tensor, Dataset, DataLoader), "a Tensor, a Dataset or a DataLoader")
     check_int("batch_size", batch_size, func, low=1)
-    collate = None
-    if isinstance(data, torch.Tensor):
-        data = TensorDataset(data)
-    elif isinstance(data, DataLoader):
-        # without automatic batching (batch_size=None) the loader's collate_fn expects whole batches
-        data, collate = data.dataset, (data.collate_fn if data.batch_sampler is not None else None)
-    was_training = model.training
-    model.eval()
-    try:
-        loader = DataLoader(data, batch_size=batch_size, shuffle=False, collate_fn=collate)
-        return torch.cat([model(batch[0]) for batch in loader])  # (N, classes)
-    finally:
-        model.train(was_training)
+    return predict(model, data, batch_size=batch_size)
 
 
 class _TeacherCollate:
@@ -198,8 +181,8 @@ class _TeacherCollate:
 
     def __call__(self, items):
         x, y, *extra = self.collate(items)
-        with torch.no_grad():
-            logits = self.teacher(x)  # (B, classes); the teacher is in eval mode (distill sees to it)
+        with torch.no_grad():  # the teacher is in eval mode (distill sees to it); logits (B, classes)
+            logits = self.teacher(x.to(model_device(self.teacher))).to(x.device)
         return (x, y, logits, *extra)
 
 
@@ -310,20 +293,19 @@ def distill(
         return kd_loss(student_logits, batch_teacher_logits, targets, temperature=temperature, alpha=alpha,
                        labelled=extra[0] if extra else None)
 
-    was_training = teacher.training
     grad_flags = [p.requires_grad for p in teacher.parameters()]
     try:
-        teacher.eval()
-        for p in teacher.parameters():
-            p.requires_grad_(False)
-        if use_cache:
-            loader = _cached_loader(teacher, train_loader, teacher_logits)
-        else:
-            loader = _like(train_loader, train_loader.dataset, _TeacherCollate(train_loader.collate_fn, teacher))
-        return fit(student, loader, val_loader, epochs=epochs, lr=lr, loss_fn=loss_fn, seed=seed,
-                   progress=progress)
+        with eval_mode(teacher):
+            for p in teacher.parameters():
+                p.requires_grad_(False)
+            if use_cache:
+                loader = _cached_loader(teacher, train_loader, teacher_logits)
+            else:
+                loader = _like(train_loader, train_loader.dataset,
+                               _TeacherCollate(train_loader.collate_fn, teacher))
+            return fit(student, loader, val_loader, epochs=epochs, lr=lr, loss_fn=loss_fn, seed=seed,
+                       progress=progress)
     finally:
-        teacher.train(was_training)
         for p, flag in zip(teacher.parameters(), grad_flags):
             p.requires_grad_(flag)
 

@@ -1,8 +1,8 @@
 """The course's two CNNs and how to count their size.
 
 ``TeacherNet`` and ``StudentNet`` are the seed's ``TeacherModel`` and ``StudentModel`` layer for layer;
-the only change is ``in_channels`` (the seed hard-coded 3 for 32x32 colour images; the digits are
-1x8x8). Three 2x2 max-pools need inputs of at least 8x8; the global average pool makes any larger
+the only change is ``in_channels``, default 1 (the seed hard-coded 3 for 32x32 colour images; the
+digits are 1x8x8). Three 2x2 max-pools need inputs of at least 8x8; the global average pool makes any larger
 size work too.
 """
 
@@ -49,7 +49,7 @@ class _SmallCNN(nn.Module):
 class TeacherNet(_SmallCNN):
     """The seed's teacher: six conv layers with BatchNorm (64-64-128-128-256-256), MLP 512-256."""
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3):
+    def __init__(self, num_classes: int = 10, in_channels: int = 1):
         super().__init__(num_classes, in_channels)
         self.features = nn.Sequential(
             *_conv_block(in_channels, 64, True), *_conv_block(64, 64, True), nn.MaxPool2d(2, 2),
@@ -67,7 +67,7 @@ class TeacherNet(_SmallCNN):
 class StudentNet(_SmallCNN):
     """The seed's student: five conv layers without BatchNorm (32-32-64-64-128), MLP 64."""
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3):
+    def __init__(self, num_classes: int = 10, in_channels: int = 1):
         super().__init__(num_classes, in_channels)
         self.features = nn.Sequential(
             *_conv_block(in_channels, 32, False), *_conv_block(32, 32, False), nn.MaxPool2d(2, 2),
