@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import copy
 import html
-import io
-import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +31,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils import prune
 
 from coursekit._validate import _fail, check_callable, check_choice, check_float, check_int, check_type
+from coursekit.batchnorm import recalibrate_batchnorm
+from coursekit.metrics import SpeedComparison, SpeedRow, compare_speed
+from coursekit.size import SizeOnDisk, from_sparse_state_dict, size_on_disk, to_sparse_state_dict
+from coursekit.train import eval_mode
 
 __all__ = [
     "CALIBRATION_BATCHES", "METHODS", "PRUNABLE", "GradualHistory", "GradualStep", "LayerSparsity", "PruningPlan",
@@ -826,213 +828,5 @@ def remove_channels(model: nn.Module, *, example_input: torch.Tensor | None = No
 
 
 def _outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return model(x)
-    finally:
-        model.train(was)
-
-
-# ---------------------------------------------------------------------------------------------
-# size on disk
-
-def to_sparse_state_dict(model: nn.Module) -> dict:
-    """The model's state_dict with every tensor that is mostly zeros stored as a bitmask + its non-zeros.
-
-    A 1-bit-per-entry mask (packed 8 per byte) plus the non-zero values: at sparsity s, about
-    (1 - s) * 4 + 1/8 bytes per weight instead of 4. Masks are folded in first (on a copy).
-    """
-    _check_model(model, "to_sparse_state_dict")
-    state = remove_pruning(clone_model(model)).state_dict()
-    out = {}
-    for name, t in state.items():
-        if t.is_floating_point() and t.numel() >= 64 and (t == 0).float().mean() > 0.5:
-            nz = t != 0
-            bits = np.packbits(nz.reshape(-1).numpy())
-            out[name] = {"shape": tuple(t.shape), "bits": torch.from_numpy(bits), "values": t[nz].clone()}
-        else:
-            out[name] = t
-    return out
-
-
-def from_sparse_state_dict(sparse: dict) -> dict:
-    """Inverse of :func:`to_sparse_state_dict`: a dense state_dict for ``load_state_dict``."""
-    check_type("sparse", sparse, "from_sparse_state_dict", dict, "a dict from to_sparse_state_dict")
-    state = {}
-    for name, v in sparse.items():
-        if isinstance(v, dict):
-            n = int(np.prod(v["shape"]))
-            nz = torch.from_numpy(np.unpackbits(v["bits"].numpy(), count=n).astype(bool))
-            dense = torch.zeros(n, dtype=v["values"].dtype)
-            dense[nz] = v["values"]
-            state[name] = dense.view(v["shape"])
-        else:
-            state[name] = v
-    return state
-
-
-def _saved_bytes(obj) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
-
-
-@dataclass(frozen=True)
-class SizeOnDisk:
-    state_dict_bytes: int  # torch.save(model.state_dict()) as it is (with masks: orig + mask)
-    dense_bytes: int  # after remove_pruning: zeros stored as float32 zeros
-    zlib_bytes: int  # the dense file compressed with zlib
-    sparse_bytes: int  # to_sparse_state_dict (bitmask + non-zeros)
-
-    def __repr__(self) -> str:
-        kib = lambda b: f"{b / 1024:.1f} KiB"  # noqa: E731
-        return (f"SizeOnDisk(state_dict={kib(self.state_dict_bytes)}, dense={kib(self.dense_bytes)}, "
-                f"zlib={kib(self.zlib_bytes)}, sparse={kib(self.sparse_bytes)})")
-
-
-def size_on_disk(model: nn.Module) -> SizeOnDisk:
-    """Bytes of the model saved four ways (see :class:`SizeOnDisk`)."""
-    _check_model(model, "size_on_disk")
-    dense = _saved_bytes(remove_pruning(clone_model(model)).state_dict())
-    return SizeOnDisk(len(_saved_bytes(model.state_dict())), len(dense), len(zlib.compress(dense, 6)),
-                      len(_saved_bytes(to_sparse_state_dict(model))))
-
-
-# ---------------------------------------------------------------------------------------------
-# speed: masks vs removed channels
-
-@dataclass(frozen=True)
-class SpeedRow:
-    model: str
-    batch_size: int
-    threads: int
-    median_ms: float  # over all rounds together
-    speedup: float  # baseline median / this median (> 1: faster than the baseline)
-    flops: int  # per batch
-    flops_reduction: float  # baseline FLOPs / these FLOPs
-    round_medians_ms: tuple = ()  # the median of each round alone
-    speedup_low: float = float("nan")  # the lowest ratio the rounds allow: slowest baseline round / ...
-    speedup_high: float = float("nan")  # ... and the highest (see compare_speed)
-
-    def judge(self, ratio: float = 1.0, control: SpeedRow | None = None) -> str:
-        """Is the speed-up above ``ratio``, below it, or can the noise not tell (``"within noise"``)?
-
-        The speed-up counts as above ``ratio`` only if even its least favourable pairing of rounds
-        (``speedup_low``) is above it, and below only if its most favourable one is. ``control`` is the
-        row of a model identical to the baseline timed alongside it (an A/A test): its range shows how
-        far the ratio of two identical models strays, and widens the band around ``ratio`` to match.
-        ``judge()`` asks "faster than the baseline?", ``judge(row.flops_reduction)`` "as fast as the
-        FLOPs ratio predicts?".
-        """
-        low, high = (ratio * control.speedup_low, ratio * control.speedup_high) if control else (ratio, ratio)
-        if self.speedup_low > high:
-            return "above"
-        if self.speedup_high < low:
-            return "below"
-        return "within noise"
-
-
-@dataclass(frozen=True)
-class SpeedComparison:
-    baseline: str
-    rows: tuple  # of SpeedRow
-
-    def row(self, model: str, batch_size: int, threads: int) -> SpeedRow:
-        return next(r for r in self.rows if (r.model, r.batch_size, r.threads) == (model, batch_size, threads))
-
-    def __repr__(self) -> str:
-        width = max([5] + [len(r.model) for r in self.rows])
-        lines = [f"{'model':<{width}s} {'batch':>5s} {'threads':>7s} {'median ms':>10s} "
-                 f"{'speed-up':>9s} {'rounds allow':>14s} {'FLOPs fewer':>11s}"]
-        for r in self.rows:
-            lines.append(f"{r.model:<{width}s} {r.batch_size:>5d} {r.threads:>7d} {r.median_ms:>10.3f} "
-                         f"{r.speedup:>8.2f}× {r.speedup_low:>6.2f}–{r.speedup_high:.2f}× {r.flops_reduction:>10.2f}×")
-        return "\n".join(lines)
-
-
-def compare_speed(models: Mapping[str, nn.Module], example_input: torch.Tensor, *,
-                  batch_sizes: Iterable[int] = (1, 64), threads: Iterable[int] = (1, 2), runs: int = 10,
-                  rounds: int = 3, warmup: int = 3) -> SpeedComparison:
-    """Median latency of each model at each batch size and thread count, as ratios to the first model.
-
-    The models are timed in turns (``rounds`` rounds of ``runs`` calls each, after ``warmup``), so a
-    burst of noise on a shared machine hits all of them alike. ``speedup`` compares the medians over
-    all rounds; ``speedup_low`` .. ``speedup_high`` is the range that the rounds' own medians allow
-    (slowest baseline round / fastest round of the model, and the reverse), as in lesson 00: a claim
-    about a ratio holds only outside that range (:meth:`SpeedRow.judge`). Batches are the first rows
-    of ``example_input`` (repeated if needed). FLOPs come from ``coursekit.metrics.count_flops``.
-    """
-    from coursekit.metrics import count_flops, measure_latency
-
-    func = "compare_speed"
-    check_type("models", models, func, Mapping, "a dict {name: model}")
-    if not models:
-        raise ValueError("The 'models' parameter of compare_speed must hold at least one model. Got {} instead.")
-    for name, m in models.items():
-        check_type(f"models[{name!r}]", m, func, nn.Module, "a torch.nn.Module")
-    check_type("example_input", example_input, func, torch.Tensor, "a torch.Tensor (a batch of inputs)")
-    batch_sizes = [check_int("batch_sizes", b, func, low=1) for b in batch_sizes]
-    threads = [check_int("threads", t, func, low=1) for t in threads]
-    check_int("runs", runs, func, low=1)
-    check_int("rounds", rounds, func, low=1)
-    check_int("warmup", warmup, func, low=0)
-    names = list(models)
-    rows = []
-    for b in batch_sizes:
-        reps = -(-b // example_input.shape[0])
-        x = example_input.repeat(reps, *([1] * (example_input.dim() - 1)))[:b]
-        flops = {n: count_flops(models[n], x) for n in names}
-        for t in threads:
-            times: dict[str, list[float]] = {n: [] for n in names}
-            per_round: dict[str, list[float]] = {n: [] for n in names}
-            for i in range(rounds):
-                for n in (names if i % 2 == 0 else names[::-1]):  # alternate the order: no model always first
-                    stats = measure_latency(models[n], x, warmup=warmup, runs=runs, threads=t)
-                    times[n].extend(stats.times_ms)
-                    per_round[n].append(stats.median_ms)
-            median = {n: float(np.median(times[n])) for n in names}
-            base = per_round[names[0]]
-            for n in names:
-                rows.append(SpeedRow(n, b, t, median[n], median[names[0]] / median[n], flops[n],
-                                     flops[names[0]] / flops[n], tuple(per_round[n]),
-                                     min(base) / max(per_round[n]), max(base) / min(per_round[n])))
-    return SpeedComparison(names[0], tuple(rows))
-
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, loader, *, batches: int | None = None) -> nn.Module:
-    """Re-estimate every BatchNorm's running mean and variance on ``loader``; return the model.
-
-    Pruning changes what each layer outputs, so the statistics BatchNorm stored during training no
-    longer match, and a pruned network can look broken when its weights are fine. A few forward
-    passes without gradients (``batches`` of them; all by default) fix that; no weight changes.
-    """
-    from torch.utils.data import DataLoader
-
-    func = "recalibrate_batchnorm"
-    _check_model(model, func)
-    check_type("loader", loader, func, DataLoader, "a torch.utils.data.DataLoader")
-    if batches is not None:
-        check_int("batches", batches, func, low=1)
-    bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
-    if not bns:
-        return model
-    was_training = model.training
-    momenta = [bn.momentum for bn in bns]
-    model.eval()  # dropout off; only the BatchNorm layers collect statistics
-    for bn in bns:
-        bn.reset_running_stats()
-        bn.momentum = None  # a plain average over every batch seen
-        bn.train()
-    try:
-        for i, (x, *_) in enumerate(loader):
-            if batches is not None and i >= batches:
-                break
-            model(x)
-    finally:
-        for bn, momentum in zip(bns, momenta, strict=True):
-            bn.momentum = momentum
-        model.train(was_training)
-    return model

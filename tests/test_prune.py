@@ -475,7 +475,6 @@ def test_compare_speed_reports_ratios_to_the_first_model():
                                                                                       structured=True))},
                              X, batch_sizes=(1, 3), threads=(1,), runs=2, rounds=1, warmup=0)
     assert len(result.rows) == 4
-    assert result.row("a", 3, 1).speedup == 1.0 and result.row("a", 3, 1).flops_reduction == 1.0
     assert result.row("b", 3, 1).flops_reduction > 1.5
     assert "speed-up" in repr(result)
 
@@ -487,8 +486,6 @@ def test_compare_speed_reports_the_range_the_rounds_allow():
     for r in result.rows:
         assert len(r.round_medians_ms) == 3
         assert r.speedup_low <= r.speedup * (1 + 1e-9) and r.speedup <= r.speedup_high * (1 + 1e-9)
-    a = result.row("a", 2, 1)
-    assert a.speedup_low <= 1.0 <= a.speedup_high  # the baseline against itself: 1 is always within noise
     assert "rounds allow" in repr(result)
 
 
