@@ -192,15 +192,22 @@ __all__ += ["accuracy_vs_sparsity", "gradual_vs_one_shot", "sensitivity_curves",
 
 def weight_histograms(model, *, bins: int = 60, cols: int = 3):
     """One histogram per prunable layer of its (effective) weights: most sit close to zero."""
-    from coursekit import prune
+    from torch import nn
+
+    from coursekit._validate import check_type
+    from coursekit.prune import effective_weight, prunable_layers
 
     func = "weight_histograms"
-    layers = prune._layers(prune._check_model(model, func), prune.PRUNABLE, func)
+    check_type("model", model, func, nn.Module, "a torch.nn.Module")
+    layers = prunable_layers(model)
+    if not layers:
+        raise ValueError(f"The 'model' parameter of {func} must contain at least one Conv2d or Linear layer "
+                         f"with a weight. Got a {type(model).__name__} without one instead.")
     rows = -(-len(layers) // cols)
     fig = _figure((3.0 * cols, 1.9 * rows))
     axes = fig.subplots(rows, cols, squeeze=False).flatten()
     for ax, (name, m) in zip(axes, layers):
-        w = prune._effective(m).detach().flatten()
+        w = effective_weight(m).detach().flatten()
         ax.hist(w[w != 0].numpy(), bins=bins, color="tab:blue")
         ax.set_title(f"{name} ({type(m).__name__}, {w.numel():,} w)", fontsize=8)
         ax.tick_params(labelsize=7)

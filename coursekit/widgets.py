@@ -196,15 +196,16 @@ def sparsity_view(model, loader, sparsity: float, method: str = "magnitude (glob
     accuracy on ``loader``, the per-layer sparsities and the figure the explorer shows.
     """
     import torch
+    from torch import nn
     from torch.utils.data import DataLoader
 
-    from coursekit import prune
+    from coursekit import batchnorm, prune
     from coursekit._validate import check_choice, check_float, check_int, check_type
     from coursekit.plots import sparsity_view_figure
     from coursekit.train import evaluate
 
     func = "sparsity_view"
-    prune._check_model(model, func)
+    check_type("model", model, func, nn.Module, "a torch.nn.Module")
     check_type("loader", loader, func, DataLoader, "a torch.utils.data.DataLoader")
     sparsity = check_float("sparsity", sparsity, func, low=0, high=1)
     check_choice("method", method, func, prune.METHODS)
@@ -213,12 +214,12 @@ def sparsity_view(model, loader, sparsity: float, method: str = "magnitude (glob
     check_int("seed", seed, func, low=0)
     pruned = prune.prune_with(prune.clone_model(model), sparsity, method, seed=seed)
     if calibration_loader is not None:
-        prune.recalibrate_batchnorm(pruned, calibration_loader, batches=prune.CALIBRATION_BATCHES)
+        batchnorm.recalibrate_batchnorm(pruned, calibration_loader, batches=prune.CALIBRATION_BATCHES)
     accuracy = evaluate(pruned, loader).accuracy
     report = prune.sparsity_report(pruned)
     with torch.no_grad():
-        dense = torch.cat([prune._effective(m).flatten() for _, m in prune.prunable_layers(model)])
-        kept = torch.cat([prune._effective(m).flatten() for _, m in prune.prunable_layers(pruned)])
+        dense = torch.cat([prune.effective_weight(m).flatten() for _, m in prune.prunable_layers(model)])
+        kept = torch.cat([prune.effective_weight(m).flatten() for _, m in prune.prunable_layers(pruned)])
     kept = kept[kept != 0]
     title = (f"{method}: target {sparsity:.0%}, achieved {report.sparsity:.1%} → "
              f"accuracy {accuracy:.1%}")
@@ -236,12 +237,13 @@ def sparsity_explorer(model, loader, *, calibration_loader=None, sparsity: float
     """
     import ipywidgets as widgets
     from IPython.display import display
+    from torch import nn
 
     from coursekit import prune
-    from coursekit._validate import check_choice, check_float
+    from coursekit._validate import check_choice, check_float, check_type
 
     func = "sparsity_explorer"
-    snapshot = prune.clone_model(prune._check_model(model, func))
+    snapshot = prune.clone_model(check_type("model", model, func, nn.Module, "a torch.nn.Module"))
     check_float("sparsity", sparsity, func, low=0, high=0.99)
     check_choice("method", method, func, prune.METHODS)
     slider = widgets.FloatSlider(value=sparsity, min=0.0, max=0.99, step=0.01, description="sparsity",

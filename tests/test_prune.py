@@ -160,7 +160,7 @@ def test_pruned_weights_stay_zero_after_fit():
     fit(model, tiny_loader(), epochs=2, lr=1e-2, progress=False)
     assert P.sparsity(model) == pytest.approx(0.8, abs=1e-3)
     for mask, (_, m) in zip(masks, P.prunable_layers(model), strict=True):
-        assert torch.all(P._effective(m)[mask == 0] == 0)
+        assert torch.all(P.effective_weight(m)[mask == 0] == 0)
 
 
 # --- structured ------------------------------------------------------------------------------
@@ -570,10 +570,11 @@ def test_argument_errors(call, exc, match):
 # --- one calibration setting for the lesson and the explorer ----------------------------------
 
 def test_the_explorer_recalibrates_on_as_many_batches_as_the_lesson(monkeypatch):
+    from coursekit import batchnorm
     from coursekit.widgets import sparsity_view
 
-    seen, real = [], P.recalibrate_batchnorm
-    monkeypatch.setattr(P, "recalibrate_batchnorm",
+    seen, real = [], batchnorm.recalibrate_batchnorm
+    monkeypatch.setattr(batchnorm, "recalibrate_batchnorm",
                         lambda model, loader, *, batches=None: seen.append(batches) or real(model, loader, batches=batches))
     sparsity_view(small_cnn(), tiny_loader(), 0.5, calibration_loader=tiny_loader())
     assert seen == [P.CALIBRATION_BATCHES]
