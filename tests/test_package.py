@@ -66,3 +66,12 @@ def test_every_module_is_at_most_400_lines():
     long = {_module_name(p): n for p in ROOT.rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400 and _module_name(p) not in MACHINERY}
     assert not long, f"split these modules (≲ 400 lines each): {long}"
+
+
+def test_moved_names_are_the_same_objects_under_their_old_paths():
+    from coursekit import batchnorm, data, distill, metrics, models, prune, size, stats
+
+    assert distill.compare_seeds is stats.compare_seeds and distill.MLPStudent is models.MLPStudent
+    assert distill.split_labels is data.split_labels and distill.class_accuracy is metrics.class_accuracy
+    assert prune.compare_speed is metrics.compare_speed and prune.size_on_disk is size.size_on_disk
+    assert prune.recalibrate_batchnorm is batchnorm.recalibrate_batchnorm
