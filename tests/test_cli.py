@@ -3,7 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from coursekit.__main__ import LAB_SETTINGS, lab_settings_path, main
+from coursekit.course.cli import main
+from coursekit.course.labsettings import LAB_SETTINGS, lab_settings_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +56,7 @@ def test_doctor_reports_every_check(capsys):
 
 
 def test_doctor_says_what_is_wrong(monkeypatch, capsys):
-    from coursekit import doctor
+    from coursekit.course import doctor
 
     def broken():
         raise RuntimeError("no kernel here")

@@ -12,8 +12,8 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from coursekit import exercises
-from coursekit.exercises import ExerciseError, find_regions, make_exercise, replace_regions
+from coursekit.course import exercises
+from coursekit.course.exercises import ExerciseError, find_regions, make_exercise, replace_regions
 from tests.nbrun import run_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,7 @@ def test_every_solution_has_regions_and_tagged_checks():
 
 
 def test_checklist_file_and_check_cells_agree():
-    data = json.loads((ROOT / "coursekit" / "checklist.json").read_text(encoding="utf-8"))
+    data = json.loads((ROOT / "coursekit" / "course" / "checklist.json").read_text(encoding="utf-8"))
     items = {it["id"]: set(it["evidence"]) for it in data["items"]}
     assert list(items) == ["U1", "U2", "U3", "U4", "T1", "T2", "T3", "T4", "E1", "E2", "E3", "E4"]
     from_cells: dict[str, set] = {}

@@ -15,8 +15,8 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from coursekit.course.exercises import replace_regions
 
-from coursekit.exercises import replace_regions
 from tests.nbrun import run_text
 
 ROOT = Path(__file__).resolve().parent.parent
