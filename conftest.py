@@ -1,15 +1,20 @@
 """Shared test set-up.
 
 - Lessons and solutions are jupytext ``.py`` files; nbval collects only ``.ipynb``. The collector
-  below lets nbval (pinned to 0.11.0) execute them in a real kernel by reading them through jupytext.
-  Each code cell becomes one test item; every cell must run without error (outputs are not compared:
-  the lessons assert what they claim).
-- The pretrained teacher and student are cached once per test run, before any notebook starts
-  (``make test`` does it explicitly too), so parallel notebooks load them instead of training.
+  below lets nbval execute them in a real kernel by reading them through jupytext. Each code cell
+  becomes one test item (marked ``notebook``); every cell must run without error (outputs are not
+  compared: the lessons state what they claim with ``coursekit.stats.claim``).
+- Only the English lessons and solutions are executed: the Chinese ones have the same code cells
+  (tests/test_course_files.py proves it) and are checked for parity and valid syntax instead
+  (tests/test_notebook_syntax.py).
+- Kernels started by the tests get ``COURSEKIT_STRICT_CLAIMS=1``: a lesson's false claim raises.
+- The pretrained teacher and student are loaded (trained and cached on a cold cache) once, by the
+  ``pretrained_models`` session fixture or before the first notebook cell, never for unit tests.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from unittest import mock
@@ -20,8 +25,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent
 NOTEBOOK_DIRS = {"notebooks", "solutions"}
+EXECUTED_LANGS = ("en",)
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ["COURSEKIT_STRICT_CLAIMS"] = "1"  # inherited by every kernel the tests start
+
+
+@functools.cache
+def _pretrained_ready() -> None:
+    from coursekit.pretrained import pretrained
+
+    for name in ("teacher", "student"):
+        pretrained(name, progress=False)
+
+
+@pytest.fixture(scope="session")
+def pretrained_models() -> None:
+    """The cached teacher and student exist (trained once on a cold cache) before a kernel needs them."""
+    _pretrained_ready()
 
 
 class _JupytextReader:
@@ -45,28 +66,24 @@ class JupytextNotebook(nbval.plugin.IPyNbFile):
         return items
 
 
-def _is_notebook(path: Path) -> bool:
-    """notebooks/<lang>/*.py and solutions/<lang>/*.py are lessons and solved exercises."""
+def _notebook_lang(path: Path) -> str | None:
+    """The language of notebooks/<lang>/*.py and solutions/<lang>/*.py (lessons, solved exercises)."""
     rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else None
-    return (rel is not None and path.suffix == ".py" and len(rel.parts) == 3
-            and rel.parts[0] in NOTEBOOK_DIRS and rel.parts[1] in ("en", "zh"))
+    if (rel is not None and path.suffix == ".py" and len(rel.parts) == 3
+            and rel.parts[0] in NOTEBOOK_DIRS and rel.parts[1] in ("en", "zh")):
+        return rel.parts[1]
+    return None
 
 
 def pytest_collect_file(file_path: Path, parent):
-    if _is_notebook(file_path):
+    if _notebook_lang(file_path) in EXECUTED_LANGS:
         return JupytextNotebook.from_parent(parent, path=file_path)
     return None
 
 
-def pytest_configure(config):
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller already did this
-        return
-    if config.getoption("collectonly", False):
-        return
-    from coursekit.pretrained import pretrained
-
-    for name in ("teacher", "student"):
-        pretrained(name, progress=False)
+def pytest_runtest_setup(item):
+    if isinstance(item, nbval.plugin.IPyNbCell):
+        _pretrained_ready()
 
 
 class _NotAModule(pytest.File):
@@ -76,6 +93,6 @@ class _NotAModule(pytest.File):
 
 def pytest_pycollect_makemodule(module_path: Path, parent):
     """A notebook named on the command line is a notebook, not a Python test module."""
-    if _is_notebook(module_path):
+    if _notebook_lang(module_path):
         return _NotAModule.from_parent(parent, path=module_path)
     return None

@@ -146,7 +146,7 @@ def _run_all(base: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, pretrained_models):
     """Every kernel-running scenario, run once per test session even when xdist splits this module
     over several workers (pytest-xdist's ``loadgroup`` does not group with pytest 9.2)."""
     from filelock import FileLock  # installed with torch
