@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from coursekit.course.cli import main
 from coursekit.course.labsettings import LAB_SETTINGS, lab_settings_path
 
@@ -47,6 +49,7 @@ def test_console_script_is_installed():
     assert result.returncode == 0 and "exercises" in result.stdout
 
 
+@pytest.mark.notebook  # starts a kernel and loads the pretrained teacher
 def test_doctor_reports_every_check(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out

@@ -63,8 +63,8 @@ class Plan:
     wrong: list[str]  # the wrong notebook's code cells
 
 
-def _plan(stem: str, entries) -> tuple[list[tuple[str, bool]], list[Plan]]:
-    path = ROOT / "solutions" / "en" / f"{stem}.py"
+def _plan(path: Path, entries) -> tuple[list[tuple[str, bool]], list[Plan]]:
+    stem = path.stem
     text = path.read_text(encoding="utf-8")
     correct = _code(text)
     plans = []
@@ -109,10 +109,11 @@ def _alone(plan: Plan) -> bool:
     return runs[-1].status != "ok"
 
 
-def run_wrong_answers(stem: str) -> list[str]:
-    """Run every wrong answer of ``solutions/en/<stem>.py``; the ones whose check did NOT fail."""
-    entries = [w for w in WRONG_ANSWERS if w[0] == stem]
-    correct, plans = _plan(stem, entries)
+def run_wrong_answers(stem: str, *, entries=None, solution: Path | None = None) -> list[str]:
+    """Run every wrong answer of ``solutions/en/<stem>.py`` (or ``entries`` planted in ``solution``);
+    returns the ones whose check did NOT fail."""
+    entries = [w for w in WRONG_ANSWERS if w[0] == stem] if entries is None else entries
+    correct, plans = _plan(solution or ROOT / "solutions" / "en" / f"{stem}.py", entries)
     passed = []
     done = plans[0].first
     kernel = _fresh(correct, done)
