@@ -396,7 +396,45 @@ def test_check_defaults_to_every_exercise_of_the_language(monkeypatch, capsys):
     folder = ROOT / "exercises" / "zh"
     assert [p for p, _, _ in seen] == sorted(folder.glob("*.py")) + sorted(folder.glob("*.ipynb"))
     assert {(lang, t) for _, lang, t in seen} == {("zh", 7.0)}
-    assert "结业清单" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "结业清单" in out
+    # the commands it prints keep the flag the learner typed
+    assert "`coursekit check exercises/zh/01_knowledge_distillation.py --lang zh`" in out
+
+
+def test_check_answers_in_the_notebooks_language_without_lang(monkeypatch, capsys):
+    seen = []
+
+    def fake_run(path, **kwargs):
+        seen.append(kwargs["lang"])
+        return NotebookResult(str(path), "checked", "ok", "0" * 64, [])
+
+    monkeypatch.setattr(notebooks, "check_notebook", fake_run)
+    main(["check", str(EXERCISE_ZH)])
+    out = capsys.readouterr().out
+    assert seen == ["zh"] and "结业清单" in out and "Lighter & Faster" not in out
+    assert "`coursekit check exercises/zh/01_knowledge_distillation.py`" in out  # no flag was typed
+
+
+def test_the_kernel_gets_the_notebooks_language(monkeypatch, tmp_path):
+    from coursekit.course import runner
+
+    seen = {}
+
+    def fake_execute(sources, **kwargs):
+        seen.update(kwargs)
+        return runner.Execution([runner.CellRun(i, "error", "AssertionError", "错了") for i in range(len(sources))])
+
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    (tmp_path / "zh").mkdir()
+    nb = tmp_path / "zh" / "mine.py"
+    nb.write_text('# %% tags=["check"] check_id="tiny-zh"\nassert False, tr("wrong", "错了")\n', encoding="utf-8")
+    result = notebooks.check_notebook(nb)
+    assert seen["lang"] == "zh" and seen["cwd"] == nb.parent.resolve()
+    assert result.message == "共 1 项检查：0 项通过，1 项尚未通过"
+    assert result.checks[0].message == "AssertionError: 错了"
+    notebooks.check_notebook(nb, lang="en")  # English messages, but the kernel still gets the notebook's language
+    assert seen["lang"] == "zh"
 
 
 @pytest.mark.parametrize("args, message", [
