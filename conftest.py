@@ -8,6 +8,10 @@
   (tests/test_course_files.py proves it) and are checked for parity and valid syntax instead
   (tests/test_notebook_syntax.py).
 - Kernels started by the tests get ``COURSEKIT_STRICT_CLAIMS=1``: a lesson's false claim raises.
+- Each table of wrong answers, ``tests/wrong/<stem>.py``, is collected as one test (marked
+  ``notebook``) that runs all of that notebook's wrong answers in one kernel (tests/wrong_answers.py).
+  Being a file of its own, each table goes to its own xdist worker under ``--dist loadfile``; a new
+  lesson's table is picked up by itself: ``pytest tests/wrong/03_quantization.py`` runs just that one.
 - The pretrained teacher and student are loaded (trained and cached on a cold cache) once, by the
   ``pretrained_models`` session fixture or before the first notebook cell, never for unit tests.
 """
@@ -75,9 +79,48 @@ def _notebook_lang(path: Path) -> str | None:
     return None
 
 
+class WrongAnswersPassed(AssertionError):
+    pass
+
+
+class WrongAnswersItem(pytest.Item):
+    """Every wrong answer in one table must fail its check."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_marker(pytest.mark.notebook)
+
+    def runtest(self):
+        from tests.wrong_answers import run_wrong_answers
+
+        _pretrained_ready()
+        passed = run_wrong_answers(self.path.stem)
+        if passed:
+            raise WrongAnswersPassed("these wrong answers passed their check:\n  " + "\n  ".join(passed))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, WrongAnswersPassed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, 0, f"wrong answers of solutions/en/{self.path.stem}.py"
+
+
+class WrongAnswersFile(pytest.File):
+    def collect(self):
+        yield WrongAnswersItem.from_parent(self, name="every_wrong_answer_fails_its_check")
+
+
+def _is_wrong_table(path: Path) -> bool:
+    return (path.suffix == ".py" and path.parent == ROOT / "tests" / "wrong" and not path.name.startswith("_"))
+
+
 def pytest_collect_file(file_path: Path, parent):
     if _notebook_lang(file_path) in EXECUTED_LANGS:
         return JupytextNotebook.from_parent(parent, path=file_path)
+    if _is_wrong_table(file_path):
+        return WrongAnswersFile.from_parent(parent, path=file_path)
     return None
 
 
@@ -92,7 +135,7 @@ class _NotAModule(pytest.File):
 
 
 def pytest_pycollect_makemodule(module_path: Path, parent):
-    """A notebook named on the command line is a notebook, not a Python test module."""
-    if _notebook_lang(module_path):
+    """A notebook or a wrong-answer table named on the command line is not a Python test module."""
+    if _notebook_lang(module_path) or _is_wrong_table(module_path):
         return _NotAModule.from_parent(parent, path=module_path)
     return None
