@@ -289,8 +289,9 @@ def test_missing_unreadable_and_non_exercise_notebooks_are_named(runs):
 @pytest.mark.notebook
 def test_the_whole_notebook_limit_stops_a_hanging_notebook(runs):
     run = runs["guard"]
-    assert run.rc == 1 and run.seconds < 90
     nb = run.notebook("slow.py")
+    # the limit bounds the notebook's run (kernel start included), not Python's start-up before it
+    assert run.rc == 1 and nb["seconds"] < 45
     assert nb["status"] == "incomplete" and "stopped after 12 s" in nb["message"]
     slow = run.check("slow.py", "tiny-slow")
     assert not slow["passed"] and "stopped after 12 s" in slow["message"]

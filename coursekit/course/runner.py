@@ -266,7 +266,8 @@ def execute(sources: Sequence[str], *, cwd: str | os.PathLike | None = None, tim
     result = Execution()
     cells = result.cells
     try:
-        kernel = Kernel(cwd=cwd, lang=lang, env=env, kernel_name=kernel_name)
+        startup = 60 if notebook_timeout is None else max(1, min(60, notebook_timeout))
+        kernel = Kernel(cwd=cwd, lang=lang, env=env, kernel_name=kernel_name, startup_timeout=startup)
     except KernelStartError as exc:
         result.kernel_error = str(exc)
         result.cells = [CellRun(i, "not_run") for i in range(len(sources))]
