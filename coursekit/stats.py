@@ -46,13 +46,13 @@ def claim(ok: bool, en: str, zh: str | None = None) -> bool:
 # Lesson helpers (issue 13, "teach"): the statistics the lessons used to write inline, as one-line
 # calls. Kept in one block at the end of the file so that other additions merge cleanly.
 
-import json as _json
-import statistics as _statistics
-from dataclasses import dataclass as _dataclass
-from pathlib import Path as _Path
+import json as _json  # noqa: E402
+import statistics as _statistics  # noqa: E402
+from dataclasses import dataclass as _dataclass  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
 
-from coursekit._validate import check_choice as _check_choice
-from coursekit._validate import check_float as _check_float
+from coursekit._validate import check_choice as _check_choice  # noqa: E402
+from coursekit._validate import check_float as _check_float  # noqa: E402
 
 __all__ += ["MeanComparison", "compare_means", "ratio_range", "reference", "reference_path", "seed_verdict",
             "speed_verdict"]

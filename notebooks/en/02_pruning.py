@@ -31,8 +31,9 @@
 # models with a `PruningManager` and a `PrunedModelEvaluator`. "The seed code" below always means that
 # code (section 12 shows what it got wrong), never the random seeds we use to train.
 #
-# Every number below is measured when you run the notebook. The teacher is loaded from the cache
-# (never retrained here), and every experiment prunes a fresh copy of it. **Predict** prompts ask you
+# Every number below is measured when you run the notebook. The teacher is loaded from the course's
+# cache (on a fresh clone, the first lesson that needs it trains it once, about 15 s), this lesson
+# never changes it, and every experiment prunes a fresh copy of it. **Predict** prompts ask you
 # to commit to an answer before running a cell; **observe and explain** questions ask about what it
 # printed. Each is answered a few cells later.
 #
