@@ -912,6 +912,11 @@ print(f"5. on random noise with random labels, the dense teacher ({dense_accurac
 #    ratio. What besides arithmetic does a forward pass spend time on?
 # 5. A colleague reports "pruned 95% of the weights, the model is 20× smaller and faster". Which two
 #    measurements would you ask for first?
+# 6. Section 8: gradual pruning won at 98%. Predict what the same comparison shows at 90%, then try it
+#    (`FINAL = 0.9`). Which budget would you need before concluding either way?
+# 7. Section 9: a colleague scales every filter of one layer by 10 and the BatchNorm after it by 1/10.
+#    What changes in the network's outputs, and in the filter-norm ranking? What does that say about
+#    the criterion?
 #
 # ## Summary
 #
