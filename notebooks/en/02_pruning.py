@@ -914,9 +914,9 @@ print(f"5. on random noise with random labels, the dense teacher ({dense_accurac
 #    measurements would you ask for first?
 # 6. Section 8: gradual pruning won at 98%. Predict what the same comparison shows at 90%, then try it
 #    (`FINAL = 0.9`). Which budget would you need before concluding either way?
-# 7. Section 9: a colleague scales every filter of one layer by 10 and the BatchNorm after it by 1/10.
-#    What changes in the network's outputs, and in the filter-norm ranking? What does that say about
-#    the criterion?
+# 7. Section 9: multiply *one* filter (and its bias) of a convolution by 10, then re-estimate BatchNorm
+#    statistics. What changes in the network's outputs? Where does that filter now rank by L2 norm?
+#    What does that say about the criterion in a BatchNorm network?
 #
 # ## Summary
 #
