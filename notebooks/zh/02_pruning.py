@@ -278,6 +278,8 @@ plots.sensitivity_curves(scan, ylabel="validation loss added")
 
 # %% [markdown]
 # 有些层剪到 98% 也若无其事；另一些层早早就垮了（上面打印的那一行给出了两个极端）。`adaptive_plan` 把扫描结果转换成每层的稀疏度，使总体稀疏度达到目标：从什么都不剪开始，每一步都选择“每剪掉一个权重、损失增加最少”的那一步。我们在相同的总体稀疏度下，把它与均匀（逐层）方案和全局幅值剪枝进行比较，都是一次性剪枝，不做微调。
+#
+# （输出中的英文：“at 98% alone: … adds … to the validation loss” 即单独把该层剪到 98% 时，验证损失增加了多少。）
 
 # %%
 target = 0.95
@@ -302,6 +304,8 @@ plots.sparsity_bars({name: sparsity_report(m).as_dict() for name, m in candidate
 
 # %% [markdown]
 # 零的数量相同，*放在哪里*决定了准确率。自适应方案放过了那些小而敏感的层（第一个卷积层、分类器的输出层），把大而稳健的层几乎剪光。这个*方案*假设多层剪枝造成的损害可以简单相加（它把扫描中各层单独剪枝的结果加起来）；实际上并不完全如此（同时剪所有层，损害会叠加放大），所以这个方案是一个有依据的猜测，还需要像上面那样去验证。
+#
+# （输出中的英文：“uniform” 即均匀（逐层）方案，“global magnitude” 即全局幅值剪枝，“adaptive (scan)” 即基于扫描的自适应方案，“overall sparsity” 即总体稀疏度，“test accuracy” 即测试准确率。）
 
 # %% [markdown]
 # ## 7. 微调找回剩下的准确率
@@ -496,6 +500,8 @@ print(f"50% of channels pruned: accuracy {before:.2%} right after pruning → {s
 # 模型仍然保留着每一个通道，只是其中一半被乘以零。`remove_channels` 会构建一个新的、实实在在更小的网络：每个输出为零的通道都被删除，连同它在 BatchNorm 中的条目以及下一层对应的输入通道。它必须计算出相同的函数——我们在真实图片上做了检查，两个模型都处于 eval 模式（在训练模式下，BatchNorm 会用当前这批数据自己的统计量来归一化）。
 #
 # **预测：** 每个隐藏层都剪掉一半通道。更小的网络的参数量和 FLOPs 会减少到原来的几分之一：1/2、1/3，还是 1/4？
+#
+# （上一个单元格输出中的英文：“first block: … of … channels output exactly zero” 即第一个模块中有多少个通道输出恰好为零，“right after pruning → … after 1 epoch” 即刚剪完时的准确率 → 微调一轮之后的准确率，“weight sparsity” 即权重稀疏度。）
 
 # %%
 x64 = splits.test[:64][0]  # (64, 1, 8, 8)
@@ -531,6 +537,8 @@ claim(3 < params_ratio < 4 and 3 < flops_ratio < 4, "half the channels removed: 
 # 下面的函数在每个卷积层和隐藏全连接层中剪掉相同比例的通道，依据可以是任意的逐通道分数；变的只有分数。（隐藏全连接层后面没有 BatchNorm，所以“BatchNorm γ”对它们的神经元仍按 L2 范数排序。）每个点都是一份新副本，重新估计 BatchNorm 统计量，不做微调，在验证集上评估；横轴是*删除*通道之后模型的参数量和 FLOPs。随机选择取三个种子的平均。作为参照，图中还画出了剩余非零参数相同的非结构化全局幅值剪枝：它的零要靠稀疏存储才能省下字节，在稠密计算核上也省不下任何 FLOPs。
 #
 # **预测：** 剪掉一半通道时，给这三种标准排个名次。
+#
+# （输出中的英文：“pruned (masks)” 即带掩码的剪枝模型，“channels removed” 即删除通道之后，“MFLOPs per image” 即每张图像的百万次浮点运算，“fewer parameters / fewer FLOPs, same outputs” 即参数量 / FLOPs 减少的倍数、输出相同。）
 
 # %%
 def prune_channels(model, fraction, score):
