@@ -528,6 +528,8 @@ claim(3 < params_ratio < 4 and 3 < flops_ratio < 4, "half the channels removed: 
 # %% [markdown]
 # （预测的答案。）只剪掉了一半通道，为什么参数和运算量差不多只剩四分之一，而不是一半？卷积的权重形状是 `out × in × k × k`，剪掉某一层一半的输出通道，也就同时剪掉了下一层一半的输入通道。中间的每一层两头各少一半：权重和乘法都只剩 ½ · ½ = ¼。第一个卷积层（输入是图片）和输出层（输出是各个类别）只有一头变少，所以这个比值最终略低于 4。
 #
+# （输出中的英文：“pruned (masks)” 即带掩码的剪枝模型，“channels removed” 即删除通道之后，“MFLOPs per image” 即每张图像的百万次浮点运算，“fewer parameters / fewer FLOPs, same outputs” 即参数量 / FLOPs 减少的倍数、输出相同。）
+#
 # 正因为如此，“50% 稀疏度”对结构化剪枝和非结构化剪枝意味着完全不同的预算；比较结构化方法时，必须在相同的**剩余参数量或剩余 FLOPs** 下比较。
 #
 # ### 剪哪些通道？相同预算下的三种标准
@@ -537,8 +539,6 @@ claim(3 < params_ratio < 4 and 3 < flops_ratio < 4, "half the channels removed: 
 # 下面的函数在每个卷积层和隐藏全连接层中剪掉相同比例的通道，依据可以是任意的逐通道分数；变的只有分数。（隐藏全连接层后面没有 BatchNorm，所以“BatchNorm γ”对它们的神经元仍按 L2 范数排序。）每个点都是一份新副本，重新估计 BatchNorm 统计量，不做微调，在验证集上评估；横轴是*删除*通道之后模型的参数量和 FLOPs。随机选择取三个种子的平均。作为参照，图中还画出了剩余非零参数相同的非结构化全局幅值剪枝：它的零要靠稀疏存储才能省下字节，在稠密计算核上也省不下任何 FLOPs。
 #
 # **预测：** 剪掉一半通道时，给这三种标准排个名次。
-#
-# （输出中的英文：“pruned (masks)” 即带掩码的剪枝模型，“channels removed” 即删除通道之后，“MFLOPs per image” 即每张图像的百万次浮点运算，“fewer parameters / fewer FLOPs, same outputs” 即参数量 / FLOPs 减少的倍数、输出相同。）
 
 # %%
 def prune_channels(model, fraction, score):
