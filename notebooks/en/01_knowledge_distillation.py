@@ -30,8 +30,8 @@
 #
 # Everything runs on the real handwritten digits (8×8 images), on a CPU. The teacher is lesson 00's
 # `TeacherNet`, loaded from the course's cache: this lesson never changes it. (On a fresh clone, the
-# first lesson that asks for the teacher trains it once, deterministically — about 15 s on two cores,
-# with a progress bar — and saves it in `.cache/coursekit/`; every later run loads it in a moment.)
+# first lesson that asks for the teacher trains it once — about 15 s on two cores, with a progress
+# bar — and saves it in `.cache/coursekit/`; every later run loads it in a moment.)
 #
 # Throughout the lesson, **Predict** asks you to commit to an answer *before* you run a cell, and
 # **Observe and explain** asks about what a cell printed; each is answered a few cells later. Write
