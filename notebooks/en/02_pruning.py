@@ -507,7 +507,9 @@ plots.seed_strip({name: [r.accuracy for r in v] for name, v in runs.items()},
 # one big cut and must recover from all of it at once.
 #
 # Two honest limits. At a sparsity where one cut does little harm (try `FINAL = 0.95`), there is
-# nothing for gradual pruning to save, and its early cuts only spend steps at lower sparsities. And
+# nothing for gradual pruning to save, and its early cuts only spend steps at lower sparsities: over
+# five seeds on the course's machine, gradual won at 98% and *lost* at 95%
+# (`benchmarks/prune_schedules.py`, results in docs/benchmarks.md). And
 # the cubic schedule is not magic: Zhu & Gupta prune every few hundred steps over thousands of
 # steps; the seed code used a linear schedule (`np.linspace`). Compare schedules at the **same**
 # budget, over several seeds, on more than one measure, before believing either is better.
@@ -741,7 +743,8 @@ fig
 # %% [markdown]
 # (Answer to the prediction.) Read the table: at equal parameter and FLOP budgets, ranking channels by
 # BatchNorm's γ keeps far more accuracy than ranking them by filter norm (the ✓ line above), and the
-# random column shows whether filter norm did any better than chance on your run. In a BatchNorm
+# random column shows whether filter norm did any better than chance on your run (over five random
+# seeds on the course's machine, it did worse than random at every share: `benchmarks/prune_schedules.py`). In a BatchNorm
 # network a filter's norm is mostly a matter of scale, which BatchNorm removes. On the FLOPs axis the unstructured points all sit at
 # 100%: with dense kernels its zeros cost as much arithmetic as any other weight (section 10).
 #
