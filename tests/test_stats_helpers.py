@@ -11,7 +11,7 @@ from torch.utils.data import TensorDataset
 
 from coursekit import stats
 from coursekit.data import batch_loader
-from coursekit.distill import compare_seeds
+from coursekit.stats import compare_seeds
 
 
 def test_ratio_range_is_min_over_max_and_max_over_min():
