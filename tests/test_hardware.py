@@ -10,10 +10,13 @@ from coursekit.hardware import (
     Peaks,
     conv2d_cost,
     copy_bandwidth,
+    cuda_tricks,
+    gpu_reference,
     layer_costs,
     matmul_gflops,
     predict_seconds,
     roofline,
+    time_interleaved,
     time_layers,
 )
 
@@ -92,3 +95,22 @@ def test_time_layers_times_every_leaf():
     times = time_layers(model, torch.randn(4, 8), repeats=2, budget_s=0.05)
     assert set(times) == {"0", "1", "2"} and all(t > 0 for t in times.values())
     assert model.training
+
+
+def test_time_interleaved_takes_turns():
+    order = []
+    times = time_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, rounds=3)
+    assert order == ["a", "b"] + ["a", "b"] * 3  # one untimed call each, then alternating rounds
+    assert all(len(v) == 3 for v in times.values())
+
+
+def test_gpu_reference_absent_is_none(tmp_path):
+    assert gpu_reference(tmp_path / "missing.json") is None
+    (tmp_path / "ref.json").write_text('{"gpu": "X", "rows": []}')
+    assert gpu_reference(tmp_path / "ref.json") == {"gpu": "X", "rows": []}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA path")
+def test_cuda_tricks_says_it_needs_cuda():
+    with pytest.raises(RuntimeError, match="needs a CUDA device"):
+        cuda_tricks()
