@@ -245,7 +245,7 @@ student = StudentNet(in_channels=1)  # no BatchNorm, no dropout
 big, acc = copy.deepcopy(student), copy.deepcopy(student)
 print(f"start equal: {max_weight_difference(big, acc) == 0}")
 opt_big, opt_acc = sgd(big), sgd(acc)
-for step in range(5):
+for _ in range(5):
     accumulation_step(big, opt_big, x64, y64, micro_batch=64)  # one batch of 64
     accumulation_step(acc, opt_acc, x64, y64, micro_batch=16)  # four micro-batches of 16
 exact_diff = max_weight_difference(big, acc)
@@ -292,7 +292,7 @@ for m in no_dropout.modules():
         m.p = 0.0  # keep only BatchNorm as the difference (dropout would draw different masks)
 g_bn_big = gradient(no_dropout, accumulation_step, x64, y64, 64)
 bn_diff = relative_difference(gradient(no_dropout, accumulation_step, x64, y64, 16), g_bn_big)
-print(f"relative gradient difference to the big batch (‖g − g_big‖ / ‖g_big‖):")
+print("relative gradient difference to the big batch (‖g − g_big‖ / ‖g_big‖):")
 print(f"  student, 60 = 16+16+16+12, sum / whole batch  : {uneven_right:.2e}")
 print(f"  student, 60 = 16+16+16+12, mean / #micro      : {uneven_wrong:.2e}")
 print(f"  teacher (BatchNorm), 64 = 4 × 16, sum / whole : {bn_diff:.2e}")
@@ -364,7 +364,7 @@ for h in hooks:
     h.remove()
 loss.backward()
 by_kind = {}
-for name, kind, din, dout in dtypes:
+for _name, kind, din, dout in dtypes:
     by_kind.setdefault(kind, set()).add(f"{str(din).replace('torch.', '')} → {str(dout).replace('torch.', '')}")
 for kind, seen in by_kind.items():
     print(f"{kind:18s} {', '.join(sorted(seen))}")
