@@ -311,7 +311,8 @@ print(f"what accumulation buys: activations for 16 images {micro_saved / MB:.2f}
 # micro-batch; no division can undo that. The running statistics also see four batches of 16 instead of
 # one of 64. Remedies: fix the loss weighting (sum / total), and for BatchNorm either accept the
 # difference, use bigger micro-batches, or use a normalisation that does not mix images (GroupNorm,
-# LayerNorm). `coursekit.train.fit(..., accumulate_steps=k)` does the weighting right.
+# LayerNorm). The course's `fit(..., accumulate_steps=k)` averages the k batch losses: exact when the
+# batches are equal in size, and off in exactly the way of (a) when one is shorter.
 
 # %% [markdown]
 # ## 4. fp32, fp16, bf16: range against precision

@@ -272,7 +272,7 @@ print(f"what accumulation buys: activations for 16 images {micro_saved / MB:.2f}
       f"{saved.activations / MB:.2f} MB for 64")
 
 # %% [markdown]
-# **观察并解释。** 在 (a) 中，最后一个微批次的 12 张图每张的权重是 1/(4·12)，而不是 1/60：它们比其他图片分量更重。在 (b) 中，BatchNorm 用*每个微批次自己*的均值和方差做归一化，于是每张图的激活——以及梯度——取决于和它同在一个微批次的另外 15 张图；任何除法都无法弥补。运行统计量 (running statistics) 看到的也是四个 16 张的批次，而不是一个 64 张的批次。补救办法：把损失的权重写对（总和 / 总数）；对 BatchNorm，要么接受这点差别，要么用更大的微批次，要么换成不混合样本的归一化（GroupNorm、LayerNorm）。`coursekit.train.fit(..., accumulate_steps=k)` 按正确的方式加权。
+# **观察并解释。** 在 (a) 中，最后一个微批次的 12 张图每张的权重是 1/(4·12)，而不是 1/60：它们比其他图片分量更重。在 (b) 中，BatchNorm 用*每个微批次自己*的均值和方差做归一化，于是每张图的激活——以及梯度——取决于和它同在一个微批次的另外 15 张图；任何除法都无法弥补。运行统计量 (running statistics) 看到的也是四个 16 张的批次，而不是一个 64 张的批次。补救办法：把损失的权重写对（总和 / 总数）；对 BatchNorm，要么接受这点差别，要么用更大的微批次，要么换成不混合样本的归一化（GroupNorm、LayerNorm）。课程的 `fit(..., accumulate_steps=k)` 对 k 个批次的损失取平均：批次大小相同时完全精确；有一个批次较短时，偏差正是 (a) 那种。
 
 # %% [markdown]
 # ## 4. fp32、fp16、bf16：范围与精度
