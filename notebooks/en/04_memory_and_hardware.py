@@ -561,8 +561,11 @@ for c1, c64 in zip(costs[1], costs[64]):
 bound = {b: [roofline(c.intensity, peaks.gflops, peaks.gbps)[1] for c in cs if c.kind in ("Conv2d", "Linear")]
          for b, cs in costs.items()}
 print(f"memory-bound conv/linear layers: {bound[1].count('memory')} of {len(bound[1])} at batch 1, "
-      f"{bound[64].count('memory')} of {len(bound[64])} at batch 64; BatchNorm, ReLU and pooling are memory-bound at "
-      f"any batch (intensity ≈ {statistics.median(c.intensity for c in costs[64] if c.kind == 'ReLU'):.2f})")
+      f"{bound[64].count('memory')} of {len(bound[64])} at batch 64")
+elementwise = max(c.intensity for b in (1, 64) for c in costs[b] if c.kind in ("BatchNorm2d", "ReLU", "MaxPool2d"))
+claim(elementwise < peaks.ridge, f"BatchNorm, ReLU and pooling are memory-bound at both batch sizes (intensity at most "
+      f"{elementwise:.2f} FLOP/byte, ridge {peaks.ridge:.1f})",
+      f"BatchNorm、ReLU 和池化在两种批大小下都受内存限制（算术强度最多 {elementwise:.2f} FLOP/字节，拐点 {peaks.ridge:.1f}）")
 claim(all(c64.intensity > c1.intensity for c1, c64 in zip(costs[1], costs[64]) if c1.kind in ("Conv2d", "Linear")),
       "every conv and linear layer has a higher arithmetic intensity at batch 64 than at batch 1",
       "每个卷积层和全连接层在批大小 64 时的算术强度都高于批大小 1")
