@@ -63,8 +63,8 @@ def activation_bytes(model: nn.Module, x: torch.Tensor) -> SavedBytes:
     """Bytes saved for backward by one training-mode forward pass of ``model`` on ``x``.
 
     Every tensor autograd packs is recorded by storage, so a tensor saved by two operations (or a view
-    of it) counts once. The model is put in train mode for the call and its mode restored; the
-    forward pass updates BatchNorm running statistics, as a training step would.
+    of it) counts once. The model is put in train mode for the call; its mode and its buffers
+    (BatchNorm's running statistics) are restored afterwards, so measuring changes nothing.
     """
     func = "activation_bytes"
     check_type("model", model, func, nn.Module, "a torch.nn.Module")
@@ -80,12 +80,16 @@ def activation_bytes(model: nn.Module, x: torch.Tensor) -> SavedBytes:
         return t
 
     was_training = model.training
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
     model.train()
     try:
         with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             model(x)
     finally:
         model.train(was_training)
+        with torch.no_grad():
+            for b, old in buffers:
+                b.copy_(old)
     params = sum(n for k, n in seen.items() if k in param_keys)
     acts = sum(n for k, n in seen.items() if k not in param_keys)
     return SavedBytes(activations=acts, parameters=params, tensors=count, storages=len(seen))

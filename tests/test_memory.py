@@ -47,10 +47,12 @@ def test_activation_bytes_counts_a_storage_once():
     assert saved.activations == x.numel() * 4
 
 
-def test_activation_bytes_restores_mode():
-    model = _mlp().eval()
+def test_activation_bytes_restores_mode_and_batchnorm_statistics():
+    model = nn.Sequential(nn.Linear(20, 8), nn.BatchNorm1d(8)).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     activation_bytes(model, torch.randn(4, 20))
     assert not model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
 def test_checkpointing_saves_bytes_with_identical_outputs_and_gradients():
