@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from coursekit.hardware import GPU_REFERENCE, cuda_tricks  # noqa: E402
+from coursekit.gpu import GPU_REFERENCE, cuda_tricks  # noqa: E402
 
 
 def main(argv=None) -> int:

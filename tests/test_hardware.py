@@ -5,13 +5,12 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from coursekit.gpu import cuda_tricks, gpu_reference
 from coursekit.hardware import (
     LayerCost,
     Peaks,
     conv2d_cost,
     copy_bandwidth,
-    cuda_tricks,
-    gpu_reference,
     layer_costs,
     matmul_gflops,
     predict_seconds,

@@ -51,9 +51,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from coursekit.data import load_dataset
+from coursekit.gpu import cuda_tricks, gpu_reference
 from coursekit.hardware import (
-    cuda_tricks,
-    gpu_reference,
     layer_costs,
     measure_peaks,
     predict_seconds,
