@@ -113,3 +113,16 @@ def test_gpu_reference_absent_is_none(tmp_path):
 def test_cuda_tricks_says_it_needs_cuda():
     with pytest.raises(RuntimeError, match="needs a CUDA device"):
         cuda_tricks()
+
+
+def test_figures_draw_without_global_state():
+    from coursekit.plots import float_formats_figure, roofline_figure
+
+    peaks = Peaks(gflops=100.0, gbps=10.0, device="cpu", threads=1)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU())
+    fig = roofline_figure(peaks, {"batch 2": layer_costs(model, torch.randn(2, 1, 8, 8))})
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and len(ax.collections) == 2  # conv/linear points, elementwise points
+    assert len(float_formats_figure().axes[0].patches) == 32 + 16 + 16  # one cell per bit
+    with pytest.raises(TypeError, match="'peaks' parameter of roofline_figure"):
+        roofline_figure({"gflops": 1}, {})

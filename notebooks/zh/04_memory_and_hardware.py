@@ -61,7 +61,7 @@ from coursekit.memory import (
     measure_training_memory,
 )
 from coursekit.models import StudentNet, count_parameters
-from coursekit.plots_hardware import float_formats_figure, roofline_figure
+from coursekit.plots import float_formats_figure, roofline_figure
 from coursekit.pretrained import pretrained
 from coursekit.stats import claim
 

@@ -1,19 +1,11 @@
-"""Lesson 04's figures: number formats bit by bit, and the roofline. Each returns a matplotlib Figure.
-
-(Kept apart from ``plots.py`` until the ``plots/`` package exists; then it becomes ``plots/hardware.py``.)
-"""
+"""Lesson 04 (memory, precision and hardware): number formats bit by bit, and the roofline."""
 
 from __future__ import annotations
 
 from coursekit._validate import check_type
+from coursekit.plots._base import new_figure
 
 __all__ = ["float_formats_figure", "roofline_figure"]
-
-
-def _figure(figsize):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained")
 
 
 def float_formats_figure(formats: dict | None = None):
@@ -21,7 +13,7 @@ def float_formats_figure(formats: dict | None = None):
     from coursekit.memory import FLOAT_FORMATS
 
     formats = FLOAT_FORMATS if formats is None else check_type("formats", formats, "float_formats_figure", dict)
-    fig = _figure((9, 0.7 + 0.55 * len(formats)))
+    fig = new_figure((9, 0.7 + 0.55 * len(formats)))
     ax = fig.subplots()
     colors = {"sign": "#d62728", "exponent": "#1f77b4", "mantissa": "#2ca02c"}
     for row, fmt in enumerate(reversed(list(formats.values()))):
@@ -60,7 +52,7 @@ def roofline_figure(peaks, costs_by_label: dict, *, title: str = ""):
 
     check_type("peaks", peaks, "roofline_figure", Peaks)
     check_type("costs_by_label", costs_by_label, "roofline_figure", dict, "a dict {label: [LayerCost, ...]}")
-    fig = _figure((6.5, 4))
+    fig = new_figure((6.5, 4))
     ax = fig.subplots()
     xs = np.logspace(-2, 3, 200)
     ax.plot(xs, np.minimum(peaks.gflops, xs * peaks.gbps), color="black", lw=2, label="roof")
