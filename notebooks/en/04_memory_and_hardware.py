@@ -72,6 +72,7 @@ from coursekit.models import StudentNet, count_parameters
 from coursekit.plots import float_formats_figure, roofline_figure
 from coursekit.pretrained import pretrained
 from coursekit.stats import claim
+from coursekit.train import fit
 
 torch.manual_seed(0)
 splits = load_dataset("digits", seed=0)
@@ -312,6 +313,31 @@ print(f"what accumulation buys: activations for 16 images {micro_saved / MB:.2f}
 # difference, use bigger micro-batches, or use a normalisation that does not mix images (GroupNorm,
 # LayerNorm). The course's `fit(..., accumulate_steps=k)` averages the k batch losses: exact when the
 # batches are equal in size, and off in exactly the way of (a) when one is shorter.
+
+# %% [markdown]
+# The course's `fit` runs this loop for you: `accumulate_steps=4` steps once every four batches with the
+# mean of their four losses. **Predict:** on 256 digits, is `fit` with batches of 16 and
+# `accumulate_steps=4` the same as `fit` with batches of 64? And on 250 digits, where the last batch of
+# 16 holds only 10?
+
+# %%
+def fit_weights(n_images, batch_size, accumulate_steps):
+    """The student's weights after one epoch of fit on the first n_images training digits."""
+    subset = torch.utils.data.Subset(splits.train, range(n_images))
+    loader = DataLoader(subset, batch_size=batch_size, shuffle=True, generator=torch.Generator())  # fit seeds it
+    model = copy.deepcopy(student)
+    fit(model, loader, epochs=1, accumulate_steps=accumulate_steps, progress=False,
+        optimizer=lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9))
+    return model
+
+
+fit_diff = {}
+for n in (256, 250):
+    fit_diff[n] = max_weight_difference(fit_weights(n, 64, 1), fit_weights(n, 16, 4))
+    print(f"{n} images: batches of 64 vs 4 × 16 accumulated — weights differ by at most {fit_diff[n]:.2g}")
+claim(fit_diff[256] < 1e-5 and fit_diff[250] > 100 * fit_diff[256],
+      "fit's accumulation is exact with equal batches and off when the last batch is shorter",
+      "fit 的梯度累积在批次大小相同时精确，最后一个批次较短时有偏差")
 
 # %% [markdown]
 # ## 4. fp32, fp16, bf16: range against precision

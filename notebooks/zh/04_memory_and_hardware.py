@@ -64,6 +64,7 @@ from coursekit.models import StudentNet, count_parameters
 from coursekit.plots import float_formats_figure, roofline_figure
 from coursekit.pretrained import pretrained
 from coursekit.stats import claim
+from coursekit.train import fit
 
 torch.manual_seed(0)
 splits = load_dataset("digits", seed=0)
@@ -272,6 +273,28 @@ print(f"what accumulation buys: activations for 16 images {micro_saved / MB:.2f}
 
 # %% [markdown]
 # **观察并解释。** 在 (a) 中，最后一个微批次的 12 张图每张的权重是 1/(4·12)，而不是 1/60：它们比其他图片分量更重。在 (b) 中，BatchNorm 用*每个微批次自己*的均值和方差做归一化，于是每张图的激活——以及梯度——取决于和它同在一个微批次的另外 15 张图；任何除法都无法弥补。运行统计量 (running statistics) 看到的也是四个 16 张的批次，而不是一个 64 张的批次。补救办法：把损失的权重写对（总和 / 总数）；对 BatchNorm，要么接受这点差别，要么用更大的微批次，要么换成不混合样本的归一化（GroupNorm、LayerNorm）。课程的 `fit(..., accumulate_steps=k)` 对 k 个批次的损失取平均：批次大小相同时完全精确；有一个批次较短时，偏差正是 (a) 那种。
+
+# %% [markdown]
+# 课程的 `fit` 会替你跑这个循环：`accumulate_steps=4` 表示每四个批次更新一次，用这四个损失的平均值。**预测：** 在 256 张手写数字上，批大小 16 加 `accumulate_steps=4` 的 `fit`，和批大小 64 的 `fit` 结果一样吗？换成 250 张、最后一个 16 张的批次只剩 10 张时呢？
+
+# %%
+def fit_weights(n_images, batch_size, accumulate_steps):
+    """The student's weights after one epoch of fit on the first n_images training digits."""
+    subset = torch.utils.data.Subset(splits.train, range(n_images))
+    loader = DataLoader(subset, batch_size=batch_size, shuffle=True, generator=torch.Generator())  # fit seeds it
+    model = copy.deepcopy(student)
+    fit(model, loader, epochs=1, accumulate_steps=accumulate_steps, progress=False,
+        optimizer=lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9))
+    return model
+
+
+fit_diff = {}
+for n in (256, 250):
+    fit_diff[n] = max_weight_difference(fit_weights(n, 64, 1), fit_weights(n, 16, 4))
+    print(f"{n} images: batches of 64 vs 4 × 16 accumulated — weights differ by at most {fit_diff[n]:.2g}")
+claim(fit_diff[256] < 1e-5 and fit_diff[250] > 100 * fit_diff[256],
+      "fit's accumulation is exact with equal batches and off when the last batch is shorter",
+      "fit 的梯度累积在批次大小相同时精确，最后一个批次较短时有偏差")
 
 # %% [markdown]
 # ## 4. fp32、fp16、bf16：范围与精度
