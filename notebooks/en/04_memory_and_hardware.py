@@ -73,6 +73,7 @@ from coursekit.plots import float_formats_figure, roofline_figure
 from coursekit.pretrained import pretrained
 from coursekit.stats import claim
 from coursekit.train import fit
+from coursekit.widgets import roofline_explorer
 
 torch.manual_seed(0)
 splits = load_dataset("digits", seed=0)
@@ -601,6 +602,15 @@ display(roofline_figure(peaks, {"batch 1": costs[1], "batch 64": costs[64]}))
 # low intensity. At batch 64 the same weights serve 64 images: the intensity grows until the
 # activations, not the weights, dominate the bytes. Elementwise layers (BatchNorm, ReLU) do one or two
 # operations per element they read: they are memory-bound on every machine.
+
+# %% [markdown]
+# **Explore:** move the slider through batch sizes and watch the teacher's layers slide along *your*
+# machine's roofline (the roofs measured above; the points are predictions, nothing is timed). At which
+# batch does the first convolution cross the ridge point? Which layers never do? The static figure
+# above shows batch 1 and 64 for readers without a live kernel.
+
+# %%
+roofline_explorer(teacher, peaks)
 
 # %% [markdown]
 # ## 10. Prediction against measurement

@@ -65,6 +65,7 @@ from coursekit.plots import float_formats_figure, roofline_figure
 from coursekit.pretrained import pretrained
 from coursekit.stats import claim
 from coursekit.train import fit
+from coursekit.widgets import roofline_explorer
 
 torch.manual_seed(0)
 splits = load_dataset("digits", seed=0)
@@ -517,6 +518,12 @@ display(roofline_figure(peaks, {"batch 1": costs[1], "batch 64": costs[64]}))
 
 # %% [markdown]
 # 批大小为 1 时，一个层读入全部权重，每个权重只用一次（卷积里也不过几十次）：算术强度低。批大小 64 时，同样的权重服务 64 张图：强度随之升高，直到字节数的大头变成激活而不是权重。逐元素的层（BatchNorm、ReLU）每读一个元素只做一两次运算：它们在任何机器上都受内存限制。
+
+# %% [markdown]
+# **动手探索：** 拖动滑块改变批大小，观察教师模型的各层如何沿着*你这台*机器的 roofline 移动（屋顶是上面测出来的；点是预测值，这里不计时）。批大小到多少时，第一个卷积越过拐点？哪些层永远越不过？上面的静态图给出了批大小 1 和 64 的情形，供没有运行内核的读者参考。
+
+# %%
+roofline_explorer(teacher, peaks)
 
 # %% [markdown]
 # ## 10. 预测与实测
