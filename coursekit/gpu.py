@@ -32,9 +32,12 @@ def gpu_reference(path=None) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _cuda_ms(fn, repeats: int) -> float:
+def _ms(fn, repeats: int, device: torch.device) -> float:
+    """Median milliseconds of ``fn()`` after 3 warm-up calls: CUDA events on a GPU, a wall clock elsewhere."""
     for _ in range(3):
         fn()
+    if device.type != "cuda":
+        return statistics.median(time_interleaved({"fn": fn}, rounds=repeats)["fn"])
     torch.cuda.synchronize()
     times = []
     for _ in range(repeats):
@@ -48,19 +51,20 @@ def _cuda_ms(fn, repeats: int) -> float:
 
 
 def cuda_tricks(*, in_channels: int = 3, image_size: int = 32, repeats: int = 30, graphs: bool = True,
-                infer_batches=(1, 1024), train_batch: int = 256, memory_batch: int = 2048) -> list[dict]:
+                infer_batches=(1, 1024), train_batch: int = 256, memory_batch: int = 2048, device=None) -> list[dict]:
     """Time the teacher (random weights: timing does not need trained ones) on the CUDA device with each
     trick: fp32, TF32, bf16/fp16 autocast, channels-last, CUDA graphs (``torch.compile(mode=
     "reduce-overhead")``), and peak training memory with bf16 and checkpointing. Rows are dicts
-    ``{"case", "batch", "value", "unit"}``; a trick that fails here is recorded with its error."""
+    ``{"case", "batch", "value", "unit"}``; a trick that fails here is recorded with its error.
+    ``device`` defaults to CUDA (required); the tests pass ``"cpu"`` with tiny sizes as a smoke run."""
     import copy
 
     from coursekit.memory import checkpointed, peak_cuda_bytes
     from coursekit.models import TeacherNet
 
-    if not torch.cuda.is_available():
+    if device is None and not torch.cuda.is_available():
         raise RuntimeError("cuda_tricks needs a CUDA device; torch.cuda.is_available() is False here.")
-    dev = torch.device("cuda")
+    dev = torch.device("cuda" if device is None else device)
     rows: list[dict] = []
 
     def add(case, batch, fn, unit="ms"):
@@ -73,7 +77,7 @@ def cuda_tricks(*, in_channels: int = 3, image_size: int = 32, repeats: int = 30
         rows.append({"case": case, "batch": batch, "value": value, "unit": unit})
 
     def call(model, x, dtype=None):
-        with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
+        with torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             return model(x)
 
     torch.manual_seed(0)
@@ -83,15 +87,15 @@ def cuda_tricks(*, in_channels: int = 3, image_size: int = 32, repeats: int = 30
         x = torch.randn(batch, in_channels, image_size, image_size, device=dev)
         x_cl = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            add("inference fp32", batch, lambda: _cuda_ms(lambda: call(model, x), repeats))  # noqa: B023
-            add("inference bf16 autocast", batch, lambda: _cuda_ms(lambda: call(model, x, torch.bfloat16), repeats))  # noqa: B023
+            add("inference fp32", batch, lambda: _ms(lambda: call(model, x), repeats, dev))  # noqa: B023
+            add("inference bf16 autocast", batch, lambda: _ms(lambda: call(model, x, torch.bfloat16), repeats, dev))  # noqa: B023
             add("inference bf16 + channels-last", batch,
-                lambda: _cuda_ms(lambda: call(model_cl, x_cl, torch.bfloat16), repeats))  # noqa: B023
+                lambda: _ms(lambda: call(model_cl, x_cl, torch.bfloat16), repeats, dev))  # noqa: B023
     if graphs:
         compiled = torch.compile(copy.deepcopy(model), mode="reduce-overhead")
         x = torch.randn(infer_batches[0], in_channels, image_size, image_size, device=dev)
         with torch.inference_mode():
-            add("inference fp32 CUDA graphs", infer_batches[0], lambda: _cuda_ms(lambda: compiled(x), repeats))
+            add("inference fp32 CUDA graphs", infer_batches[0], lambda: _ms(lambda: compiled(x), repeats, dev))
 
     def train_step_ms(dtype=None, channels_last=False, tf32=False, scaler=False, batch=train_batch, ckpt=False,
                       peak=False):
@@ -101,7 +105,7 @@ def cuda_tricks(*, in_channels: int = 3, image_size: int = 32, repeats: int = 30
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         net = net.to(memory_format=fmt)
         opt = torch.optim.Adam(net.parameters())
-        grad_scaler = torch.amp.GradScaler("cuda") if scaler else None
+        grad_scaler = torch.amp.GradScaler(dev.type) if scaler else None
         x = torch.randn(batch, in_channels, image_size, image_size, device=dev).contiguous(memory_format=fmt)
         y = torch.randint(0, 10, (batch,), device=dev)
         old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
@@ -121,15 +125,18 @@ def cuda_tricks(*, in_channels: int = 3, image_size: int = 32, repeats: int = 30
         try:
             if peak:
                 step()  # the optimizer state exists from here on, as in any later step
-                return peak_cuda_bytes(step) / 1e9
-            return _cuda_ms(step, repeats)
+                if dev.type != "cuda":
+                    raise RuntimeError("peak memory is measured on CUDA devices only")
+                return peak_cuda_bytes(step, dev) / 1e9
+            return _ms(step, repeats, dev)
         finally:
             torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
 
     add("training step fp32", train_batch, lambda: train_step_ms())
     add("training step TF32", train_batch, lambda: train_step_ms(tf32=True))
     add("training step bf16 autocast", train_batch, lambda: train_step_ms(torch.bfloat16))
-    add("training step fp16 autocast + GradScaler", train_batch, lambda: train_step_ms(torch.float16, scaler=True))
+    if dev.type == "cuda":  # fp16 + GradScaler is the GPU recipe (on a CPU it is very slow and not used)
+        add("training step fp16 autocast + GradScaler", train_batch, lambda: train_step_ms(torch.float16, scaler=True))
     add("training step bf16 + channels-last", train_batch, lambda: train_step_ms(torch.bfloat16, channels_last=True))
     add("peak training memory fp32", memory_batch, lambda: train_step_ms(batch=memory_batch, peak=True), "GB")
     add("peak training memory bf16", memory_batch, lambda: train_step_ms(torch.bfloat16, batch=memory_batch,
@@ -142,5 +149,5 @@ def cuda_tricks(*, in_channels: int = 3, image_size: int = 32, repeats: int = 30
         add("digits teacher batch 1 on the CPU", 1,
             lambda: statistics.median(time_interleaved({"cpu": lambda: small(one)}, rounds=repeats)["cpu"]))
         small_gpu, one_gpu = copy.deepcopy(small).to(dev), one.to(dev)
-        add("digits teacher batch 1 on the GPU", 1, lambda: _cuda_ms(lambda: small_gpu(one_gpu), repeats))
+        add("digits teacher batch 1 on the " + ("GPU" if dev.type == "cuda" else f"device ({dev.type})"), 1, lambda: _ms(lambda: small_gpu(one_gpu), repeats, dev))
     return rows

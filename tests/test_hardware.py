@@ -126,3 +126,20 @@ def test_figures_draw_without_global_state():
     assert len(float_formats_figure().axes[0].patches) == 32 + 16 + 16  # one cell per bit
     with pytest.raises(TypeError, match="'peaks' parameter of roofline_figure"):
         roofline_figure({"gflops": 1}, {})
+
+
+def test_cuda_tricks_smoke_run_on_the_cpu():
+    # the GPU path cannot run here; a tiny CPU run exercises every row's code except CUDA-only ones
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # bf16 on a busy 2-core CPU with 2 threads can be tens of times slower
+    try:
+        rows = cuda_tricks(device="cpu", repeats=1, graphs=False, infer_batches=(1,), train_batch=2,
+                           memory_batch=2, image_size=8)
+    finally:
+        torch.set_num_threads(threads)
+    by_case = {r["case"]: r for r in rows}
+    for case in ("inference fp32", "inference bf16 autocast", "inference bf16 + channels-last", "training step fp32",
+                 "training step TF32", "training step bf16 autocast", "training step bf16 + channels-last",
+                 "digits teacher batch 1 on the CPU"):
+        assert by_case[case]["value"] > 0, by_case[case]
+    assert "CUDA devices only" in by_case["peak training memory fp32"]["error"]
