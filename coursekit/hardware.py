@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from coursekit._validate import check_float, check_int, check_type
+from coursekit.train import eval_mode
 
 __all__ = ["LayerCost", "Peaks", "conv2d_cost", "copy_bandwidth", "layer_costs", "matmul_gflops", "measure_peaks",
            "predict_seconds", "roofline", "time_interleaved", "time_layers"]
@@ -201,15 +202,12 @@ def layer_costs(model: nn.Module, x: torch.Tensor) -> list[LayerCost]:
     for name, module in model.named_modules():
         if not list(module.children()):
             hooks.append(module.register_forward_hook(hook(name)))
-    was_training = model.training
-    model.eval()
     try:
-        with torch.inference_mode():
+        with eval_mode(model), torch.inference_mode():
             model(x)
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
     return costs
 
 
@@ -245,11 +243,9 @@ def time_layers(model: nn.Module, x: torch.Tensor, *, repeats: int = 20, budget_
     leaves = {name: m for name, m in model.named_modules() if not list(m.children())}
     hooks = [m.register_forward_pre_hook(lambda mod, args, name=name: inputs.__setitem__(name, args[0].clone()))
              for name, m in leaves.items()]
-    was_training = model.training
-    model.eval()
     result: dict[str, float] = {}
     try:
-        with torch.inference_mode():
+        with eval_mode(model), torch.inference_mode():
             model(x)
             for h in hooks:
                 h.remove()
@@ -261,7 +257,6 @@ def time_layers(model: nn.Module, x: torch.Tensor, *, repeats: int = 20, budget_
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
     return result
 
 
