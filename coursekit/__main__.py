@@ -44,6 +44,8 @@ def _teacher(args) -> int:
 LAB_SETTINGS = {
     # a double-click on a lesson .py opens it as a notebook (jupytext), not in the text editor
     "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}},
+    # no "would you like to receive official Jupyter news?" pop-up over the first lesson
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
 }
 
 
@@ -62,6 +64,9 @@ def _setup_lab(args) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
     print(f"JupyterLab settings for this course written to {path}")
+    from coursekit.course.setup import write_server_config  # the Terminal, kernels, hidden files
+
+    print("Jupyter Server settings for this course written to", *write_server_config(args.prefix))
     return 0
 
 
@@ -210,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(run=_report)
     doc = sub.add_parser("doctor", help="check that this machine is ready for class (before a lab)")
     doc.set_defaults(run=_doctor)
+    from coursekit.course.setup import add_commands  # setup, lab: the Makefile's work, Python only
+
+    add_commands(sub)
     return parser
 
 
