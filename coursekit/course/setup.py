@@ -239,8 +239,6 @@ def server_config(prefix: Path, system: str | None = None, bash: str | None = No
 
     - Terminals run bash with :func:`terminal_rc` (where bash exists), so ``python`` and ``coursekit``
       there are the course's even when ~/.bashrc changes PATH.
-    - Kernels talk to the server over local IPC sockets, not TCP: nothing to eavesdrop on, and no
-      "Kernel is running over TCP without encryption" warning at every kernel start (POSIX only).
     - No websocket keep-alive pings: jupyter_server 2.x hands its millisecond defaults (30000/90000)
       to tornado >= 6.5, which reads seconds and warns "websocket_ping_timeout (90000) cannot be longer
       than the websocket_ping_interval (30000)" (jupyter_server#1612). The lab runs on this machine; no
@@ -252,14 +250,17 @@ def server_config(prefix: Path, system: str | None = None, bash: str | None = No
         "ServerApp": {"tornado_settings": {"ws_ping_interval": 0}},
         "ContentsManager": {"hide_globs": HIDE_GLOBS},
     }
-    if posix:
-        config["KernelManager"] = {"transport": "ipc"}
-        if bash:
-            config["ServerApp"]["terminado_settings"] = {
-                "shell_command": [bash, "--rcfile", str(rc_path or terminal_rc_path(prefix)), "-i"]}
+    if posix and bash:
+        config["ServerApp"]["terminado_settings"] = {
+            "shell_command": [bash, "--rcfile", str(rc_path or terminal_rc_path(prefix)), "-i"]}
     return config
 
 
+# The kernel's own log (printed in the terminal that runs the lab, not in notebooks) at ERROR: ipykernel 7
+# warns "Kernel is running over TCP without encryption" at every kernel start, although the kernel
+# listens on 127.0.0.1 only. (IPC sockets would avoid it, but their path under ~/.local/share/jupyter
+# overflows the 107-byte socket-path limit for long home folders: tried, kernels failed to start.)
+KERNEL_CONFIG = {"IPKernelApp": {"log_level": "ERROR"}}
 SERVER_CONFIG_NAME = "coursekit.json"
 
 
@@ -268,7 +269,8 @@ def terminal_rc_path(prefix: Path) -> Path:
 
 
 def write_server_config(prefix: str | os.PathLike | None = None) -> list[Path]:
-    """Write :func:`server_config` (and the Terminal's start-up file) into the environment ``prefix``."""
+    """Write :func:`server_config`, :data:`KERNEL_CONFIG` and the Terminal's start-up file into the
+    environment ``prefix`` (never the learner's own Jupyter or IPython configuration)."""
     import shutil
 
     prefix = Path(prefix or sys.prefix)
@@ -277,7 +279,13 @@ def write_server_config(prefix: str | os.PathLike | None = None) -> list[Path]:
     path = prefix / "etc" / "jupyter" / "jupyter_server_config.d" / SERVER_CONFIG_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    written = [path]
+    kernel = prefix / "etc" / "ipython" / "ipython_kernel_config.json"  # read by this environment's kernels
+    kernel.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(kernel.read_text(encoding="utf-8")) if kernel.exists() else {}
+    for section, values in KERNEL_CONFIG.items():
+        current.setdefault(section, {}).update(values)
+    kernel.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    written = [path, kernel]
     if bash:
         rc = terminal_rc_path(prefix)
         rc.parent.mkdir(parents=True, exist_ok=True)
@@ -416,6 +424,7 @@ def setup(root: Path | None = None, *, python: str | None = None, env: dict[str,
             return 1
     choice = choose_torch(platform.system(), platform.machine(), env)
     first_time = _installed_torch(py) is None
+    _say(_plan_text(choice, platform.system(), first_time))
     reachable = True
     if choice.index_url and choice.fallback and first_time:
         reachable, why = probe(choice.index_url)
@@ -426,7 +435,6 @@ def setup(root: Path | None = None, *, python: str | None = None, env: dict[str,
                     "无法连接 {url}（{why}）；改从 pip 配置的索引安装 PyTorch。pip 能找到 CPU 版（本地 wheel 目录、"
                     "镜像）时就用它；Linux 上公共默认索引只有 CUDA 版（≈ {cuda} MB）。见 docs/setup.md。",
                     url=choice.index_url, why=why, cuda=SIZES_MB[("Linux", "cuda")]))
-    _say(_plan_text(choice, platform.system(), first_time))
     steps = install_steps(str(py), choice, index_reachable=reachable, dependencies=project_dependencies(root))
     if not first_time:  # torch is there: pip would only say "already satisfied"
         steps = [s for s in steps if TORCH_REQUIREMENT not in s.argv]
