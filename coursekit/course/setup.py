@@ -244,10 +244,14 @@ def server_config(prefix: Path, system: str | None = None, bash: str | None = No
       than the websocket_ping_interval (30000)" (jupyter_server#1612). The lab runs on this machine; no
       proxy sits between browser and server to keep alive.
     - The file browser hides ``coursekit.egg-info`` (and Jupyter's usual build artefacts).
+    - Lessons open unmodified: see :mod:`coursekit.course.labcontents`.
     """
     posix = _system(system or platform.system()) != "Windows"
     config: dict = {
-        "ServerApp": {"tornado_settings": {"ws_ping_interval": 0}},
+        # jupytext's contents manager, serving lessons with the kernel's language_info: no
+        # unsaved-changes dot on a lesson nobody edited (coursekit/course/labcontents.py)
+        "ServerApp": {"tornado_settings": {"ws_ping_interval": 0},
+                      "contents_manager_class": "coursekit.course.labcontents.CourseContentsManager"},
         "ContentsManager": {"hide_globs": HIDE_GLOBS},
     }
     if posix and bash:
