@@ -16,7 +16,7 @@ export OMP_WAIT_POLICY := PASSIVE
 # the learner's global configuration.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 
-.PHONY: lab test install browser clean-venv
+.PHONY: lab test install browser clean-venv test-setup
 
 install: $(STAMP)
 
@@ -45,6 +45,11 @@ browser:
 test: $(STAMP) browser
 	$(PY) -m coursekit pretrain --quiet
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# The Python-only set-up (python -m coursekit setup / lab, no make) in a clean clone of this checkout's
+# last commit. Slow: it builds a second .venv (see tests/test_setup_clean_clone.py).
+test-setup: $(STAMP)
+	COURSEKIT_TEST_SETUP=1 $(PY) -m pytest -q -s -p no:xdist tests/test_setup_clean_clone.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -472,8 +472,12 @@ def lab(root: Path | None = None, extra: list[str] | None = None) -> int:
             return code
     as_root = hasattr(os, "geteuid") and os.geteuid() == 0
     cmd = lab_command(root, list(extra or []), as_root=as_root)
+    env = lab_environment(root, dict(os.environ))
+    if os.name == "posix":  # become the lab: Ctrl+C and signals reach the server itself
+        os.chdir(root)
+        os.execve(cmd[0], cmd, env)
     try:
-        return subprocess.call(cmd, cwd=root, env=lab_environment(root, dict(os.environ)))
+        return subprocess.call(cmd, cwd=root, env=env)
     except KeyboardInterrupt:
         return 130
 
