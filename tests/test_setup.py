@@ -4,6 +4,7 @@ Jupyter Server settings, the failure message, and doctor's note on a CUDA build 
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -113,6 +114,7 @@ def test_the_lab_allows_root_only_when_run_as_root(tmp_path):
     assert "--allow-root" in cs.lab_command(tmp_path, [], as_root=True, system="Linux")
     assert "--allow-root" not in cs.lab_command(tmp_path, ["--port", "8890"], as_root=False, system="Linux")
     assert cs.lab_command(tmp_path, ["--port", "8890"], as_root=False, system="Linux")[-2:] == ["--port", "8890"]
+    assert cs.lab_command(tmp_path, [], as_root=False, system="Windows")[0].endswith("Scripts\\jupyter.exe".replace("\\", os.sep))
 
 
 def test_server_config_hides_build_artefacts_and_keeps_jupyters_own_hidden_files(tmp_path):

@@ -212,7 +212,9 @@ def lab_environment(root: Path, base_env: dict[str, str], system: str | None = N
 def lab_command(root: Path, extra: list[str], *, as_root: bool, system: str | None = None) -> list[str]:
     """``jupyter lab`` in the course folder; ``--allow-root`` when running as root (Docker, cloud
     machines, WSL): Jupyter refuses to start as root without it."""
-    cmd = [str(venv_bin(root / ".venv", system) / "jupyter"), "lab", f"--ServerApp.root_dir={root}"]
+    windows = _system(system or platform.system()) == "Windows"
+    jupyter = venv_bin(root / ".venv", system) / ("jupyter.exe" if windows else "jupyter")
+    cmd = [str(jupyter), "lab", f"--ServerApp.root_dir={root}"]
     if as_root and "--allow-root" not in extra:
         cmd.append("--allow-root")
     return cmd + list(extra)
