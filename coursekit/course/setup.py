@@ -335,13 +335,15 @@ def _run(step: Step, root: Path) -> tuple[int, str]:
     last_error, in_traceback = "", False
     assert proc.stderr is not None
     for line in proc.stderr:
-        if line.startswith("Traceback (most recent call last)"):
+        if line.startswith(("Traceback (most recent call last)", "During handling of the above exception",
+                            "The above exception was the direct cause")):
             in_traceback = True
         if in_traceback:
             if line.strip() and not line.startswith((" ", "Traceback", "During handling", "The above")):
                 last_error = line.strip()  # the exception line ends the traceback
                 in_traceback = False
                 sys.stderr.write(line)
+                sys.stderr.flush()
             continue
         if line.startswith("ERROR:"):
             last_error = line.strip()
@@ -447,6 +449,7 @@ def setup(root: Path | None = None, *, python: str | None = None, env: dict[str,
     for i, step in enumerate(steps, 1):
         _say(f"[{i}/{len(steps)}] {step.what}")
         code, error = _run(step, root)
+        sys.stdout.flush()
         if code != 0:
             _say(_failure_help(step, error))
             return code
