@@ -25,7 +25,8 @@ install: $(STAMP)
 # says what it will download and how much, installs PyTorch's CPU-only build on Linux from PyTorch's
 # CPU index (pip's configured index when that cannot be reached; COURSEKIT_TORCH=cuda for a CUDA
 # build), shows pip's progress, and explains a failed download. It needs only Python, not torch.
-$(STAMP): pyproject.toml
+# Also re-runs when the set-up itself changes (new lab settings reach existing .venvs).
+$(STAMP): pyproject.toml coursekit/course/setup.py
 	@$(PYTHON) -m coursekit setup
 
 # The same as `python -m coursekit lab`: .venv first on PATH (the lab's Terminal finds the course's

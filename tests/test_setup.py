@@ -164,3 +164,16 @@ def test_the_command_line_runs_without_torch():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "usage: coursekit setup" in result.stdout
+
+
+def test_lab_sets_up_again_when_the_dependencies_or_the_setup_change(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    assert cs._needs_setup(tmp_path)  # never set up
+    stamp = tmp_path / ".venv" / ".install-stamp"
+    stamp.parent.mkdir()
+    stamp.touch()
+    future = time.time() + 10
+    os.utime(stamp, (future, future))
+    assert not cs._needs_setup(tmp_path)
+    os.utime(tmp_path / "pyproject.toml", (future + 5, future + 5))
+    assert cs._needs_setup(tmp_path)

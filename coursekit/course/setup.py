@@ -465,7 +465,8 @@ def setup(root: Path | None = None, *, python: str | None = None, env: dict[str,
 
 def _needs_setup(root: Path) -> bool:
     stamp = root / ".venv" / ".install-stamp"
-    return not stamp.exists() or stamp.stat().st_mtime < (root / "pyproject.toml").stat().st_mtime
+    sources = [root / "pyproject.toml", Path(__file__)]  # the same prerequisites as the Makefile's
+    return not stamp.exists() or any(stamp.stat().st_mtime < p.stat().st_mtime for p in sources if p.exists())
 
 
 def lab(root: Path | None = None, extra: list[str] | None = None) -> int:
