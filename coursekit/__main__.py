@@ -64,7 +64,7 @@ def _setup_lab(args) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
     print(f"JupyterLab settings for this course written to {path}")
-    from coursekit.course.setup import write_server_config  # the Terminal, kernels, hidden files
+    from coursekit.course.labenv import write_server_config  # the Terminal, kernels, hidden files
 
     print("Jupyter Server settings for this course written to", *write_server_config(args.prefix))
     return 0

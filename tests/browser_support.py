@@ -106,7 +106,7 @@ class LabServer:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(content))
         # the server settings `python -m coursekit setup-lab` writes into the course's environment
-        from coursekit.course.setup import server_config
+        from coursekit.course.labenv import server_config
 
         (self.workdir / "config" / "jupyter_server_config.json").write_text(
             json.dumps(server_config(Path(venv_python()).parent.parent)))
