@@ -26,7 +26,7 @@ install: $(STAMP)
 # CPU index (pip's configured index when that cannot be reached; COURSEKIT_TORCH=cuda for a CUDA
 # build), shows pip's progress, and explains a failed download. It needs only Python, not torch.
 # Also re-runs when the set-up itself changes (new lab settings reach existing .venvs).
-$(STAMP): pyproject.toml coursekit/course/setup.py
+$(STAMP): pyproject.toml coursekit/course/setup.py coursekit/course/labenv.py
 	@$(PYTHON) -m coursekit setup
 
 # The same as `python -m coursekit lab`: .venv first on PATH (the lab's Terminal finds the course's

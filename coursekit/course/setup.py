@@ -353,7 +353,8 @@ def setup(root: Path | None = None, *, python: str | None = None, env: dict[str,
 
 def _needs_setup(root: Path) -> bool:
     stamp = root / ".venv" / ".install-stamp"
-    sources = [root / "pyproject.toml", Path(__file__)]  # the same prerequisites as the Makefile's
+    # the same prerequisites as the Makefile's
+    sources = [root / "pyproject.toml", Path(__file__), Path(__file__).with_name("labenv.py")]
     return not stamp.exists() or any(stamp.stat().st_mtime < p.stat().st_mtime for p in sources if p.exists())
 
 
