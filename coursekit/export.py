@@ -8,16 +8,31 @@ Layers of API, smallest first:
   a torch tensor in, torch logits out, so ``evaluate``, ``predict`` and ``measure_latency`` take it.
 - ``onnx_size_bytes(path)`` is the size on disk, the external weight file included.
 
-Lesson 05 adds the ``torch.export`` round trip, a parity check and cold start to this module.
+Lesson 05 (deployment) adds:
+
+- ``export_program(model, path, example_input)`` / ``load_program(path)``: the ``torch.export``
+  round trip through a ``.pt2`` file (dynamic batch), loaded back as a callable model;
+- ``parity(a, b, inputs) -> Parity``: the largest absolute logit difference and the prediction
+  agreement of two runtimes on the same inputs — checked before any speed number is trusted;
+- ``cold_start(path, example) -> ColdStart``: a fresh Python process imports the runtime, loads the
+  file and answers one request; the times of each step;
+- ``compile_available() -> CompileSupport``: whether ``torch.compile`` can run here, and why not.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +41,8 @@ from torch import nn
 
 from coursekit._validate import check_int, check_type
 
-__all__ = ["OnnxModel", "onnx_files", "onnx_size_bytes", "to_onnx"]
+__all__ = ["ColdStart", "CompileSupport", "OnnxModel", "Parity", "ProgramModel", "cold_start", "compile_available",
+           "export_program", "load_program", "onnx_files", "onnx_size_bytes", "parity", "to_onnx"]
 
 MAX_BATCH = 4096
 
@@ -145,3 +161,252 @@ class OnnxModel:
 
     def __repr__(self) -> str:
         return f"OnnxModel({self.path.name!r}, threads={self.threads}, size={self.size_bytes / 1024:.1f} KiB)"
+
+
+# --- lesson 05: torch.export round trip ---------------------------------------------------------
+
+def export_program(model: nn.Module, path: str | os.PathLike, example_input: torch.Tensor) -> Path:
+    """Trace ``model`` (eval mode, CPU) with ``torch.export`` and save the program to ``path`` (.pt2).
+
+    The batch dimension is dynamic (1 to 4096). Code that ``torch.export`` cannot capture as one
+    graph (for example an ``if`` on a tensor's *value*) raises here, with torch's explanation. The
+    model's train/eval mode is restored afterwards.
+    """
+    func = "export_program"
+    check_type("model", model, func, nn.Module, "a torch.nn.Module")
+    check_type("example_input", example_input, func, torch.Tensor, "a torch.Tensor (a batch of inputs)")
+    if example_input.dim() < 1 or example_input.shape[0] < 1:
+        raise ValueError(f"The 'example_input' parameter of {func} must be a batch with at least one example. "
+                         f"Got shape {tuple(example_input.shape)} instead.")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    was_training = model.training
+    model.eval()
+    try:
+        batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+        # the forward's first argument is the batch, whatever it is called
+        program = torch.export.export(model, (example_input.cpu(),), dynamic_shapes=({0: batch},))
+    finally:
+        model.train(was_training)
+    torch.export.save(program, str(path))
+    return path
+
+
+class ProgramModel(nn.Module):
+    """A saved ``torch.export`` program, called like a model (``evaluate`` and ``predict`` take it).
+
+    An exported graph has no train/eval switch (it was traced in eval mode): ``train()``/``eval()``
+    only set the flag on this wrapper. ``program`` is the ``torch.export.ExportedProgram``.
+    """
+
+    def __init__(self, program):
+        super().__init__()
+        self.program = program
+        self.graph = program.module()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.graph(x)
+
+    def train(self, mode: bool = True) -> ProgramModel:
+        self.training = mode  # not passed on: the traced graph refuses train()/eval()
+        return self
+
+
+def load_program(path: str | os.PathLike) -> ProgramModel:
+    """Load a ``.pt2`` file written by ``export_program`` (or ``torch.export.save``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"The 'path' parameter of load_program must name a .pt2 file. "
+                                f"Got {str(path)!r}, which does not exist.")
+    return ProgramModel(torch.export.load(str(path)))
+
+
+# --- parity: the same model? -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Parity:
+    max_abs_diff: float  # largest |logit_a - logit_b| over all examples and classes
+    agreement: float  # fraction of examples whose predicted class is the same, in [0, 1]
+    n: int  # examples compared
+
+    def ok(self, atol: float = 1e-4) -> bool:
+        """Logits within ``atol`` and every prediction identical."""
+        return self.max_abs_diff <= atol and self.agreement == 1.0
+
+    def __repr__(self) -> str:
+        return f"Parity(max_abs_diff={self.max_abs_diff:.3g}, agreement={self.agreement:.2%}, n={self.n})"
+
+
+def _batches(inputs, func: str):
+    if isinstance(inputs, torch.Tensor):
+        return [inputs]
+    if isinstance(inputs, np.ndarray):
+        return [torch.from_numpy(inputs)]
+    try:
+        iterator = iter(inputs)
+    except TypeError:
+        raise TypeError(f"The 'inputs' parameter of {func} must be a tensor batch or an iterable of batches "
+                        f"(a DataLoader). Got {type(inputs).__name__} instead.") from None
+    return (item[0] if isinstance(item, (tuple, list)) else item for item in iterator)
+
+
+def _logits(fn, x: torch.Tensor) -> torch.Tensor:
+    out = fn(x)
+    return torch.as_tensor(np.asarray(out)) if isinstance(out, np.ndarray) else out.detach()
+
+
+def parity(a, b, inputs) -> Parity:
+    """Compare two models (any callables batch -> logits) on the same ``inputs``.
+
+    ``inputs``: a batch (tensor or numpy array) or an iterable of batches, such as a DataLoader of
+    ``(x, y)``. torch modules run in eval mode under ``torch.inference_mode`` (their mode is restored).
+    """
+    func = "parity"
+    for name, fn in (("a", a), ("b", b)):
+        if not callable(fn):
+            raise TypeError(f"The '{name}' parameter of {func} must be a model or a callable batch -> logits. "
+                            f"Got {type(fn).__name__} instead.")
+    modules = [m for m in (a, b) if isinstance(m, nn.Module)]
+    modes = [m.training for m in modules]
+    worst, same, n = 0.0, 0, 0
+    try:
+        for m in modules:
+            m.eval()
+        with torch.inference_mode():
+            for x in _batches(inputs, func):
+                la, lb = _logits(a, x).float().cpu(), _logits(b, x).float().cpu()
+                if la.shape != lb.shape:
+                    raise ValueError(f"{func}: the two models return logits of different shapes on the same batch: "
+                                     f"{tuple(la.shape)} and {tuple(lb.shape)}.")
+                worst = max(worst, float((la - lb).abs().max()))
+                same += int((la.argmax(1) == lb.argmax(1)).sum())
+                n += la.shape[0]
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
+    if n == 0:
+        raise ValueError(f"The 'inputs' parameter of {func} must hold at least one example. Got none.")
+    return Parity(max_abs_diff=worst, agreement=same / n, n=n)
+
+
+# --- cold start: a fresh process loads the file and answers one request -------------------------
+
+@dataclass(frozen=True)
+class ColdStart:
+    import_s: float  # importing the runtime (onnxruntime, or torch) in the fresh process
+    load_s: float  # reading the file and building the model / session
+    first_answer_s: float  # the first request (includes one-off set-up inside the runtime)
+    second_answer_s: float  # the next, identical request: what a warm server pays
+    process_s: float  # wall time of the whole process as the parent saw it, interpreter start included
+    runtime: str  # "onnxruntime" or "torch.export"
+
+    @property
+    def ready_s(self) -> float:
+        """Import + load + first answer: how long a new replica takes to answer its first request."""
+        return self.import_s + self.load_s + self.first_answer_s
+
+    def __repr__(self) -> str:
+        return (f"ColdStart({self.runtime}: import {self.import_s * 1e3:.0f} ms, load {self.load_s * 1e3:.0f} ms, "
+                f"first answer {self.first_answer_s * 1e3:.1f} ms, second {self.second_answer_s * 1e3:.2f} ms, "
+                f"process {self.process_s:.2f} s)")
+
+
+_COLD_SCRIPT = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+path, example, runtime = sys.argv[1], np.load(sys.argv[2]), sys.argv[3]
+if runtime == "onnxruntime":
+    import onnxruntime as ort
+    t1 = time.perf_counter()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    answer = lambda: session.run(None, {name: example})[0]
+else:
+    import torch
+    torch.set_num_threads(1)
+    t1 = time.perf_counter()
+    graph = torch.export.load(path).module()
+    x = torch.from_numpy(example)
+    def answer():
+        with torch.inference_mode():
+            return graph(x).numpy()
+t2 = time.perf_counter()
+out = answer()
+t3 = time.perf_counter()
+answer()
+t4 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_answer_s": t3 - t2, "second_answer_s": t4 - t3,
+                  "shape": list(out.shape)}))
+"""
+
+
+def cold_start(path: str | os.PathLike, example, *, timeout_s: float = 120.0) -> ColdStart:
+    """Start a fresh Python process that loads ``path`` and answers ``example`` (one batch), twice.
+
+    ``.onnx`` files run in ONNX Runtime (the child never imports torch), ``.pt2`` files in torch;
+    both with one thread. The child inherits this process's environment; its own timings of each
+    step come back, and ``process_s`` adds the interpreter's start and exit.
+    """
+    func = "cold_start"
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"The 'path' parameter of {func} must name an .onnx or .pt2 file. "
+                                f"Got {str(path)!r}, which does not exist.")
+    suffixes = {".onnx": "onnxruntime", ".pt2": "torch.export"}
+    if path.suffix not in suffixes:
+        raise ValueError(f"The 'path' parameter of {func} must end in .onnx or .pt2. Got {path.name!r} instead.")
+    if isinstance(example, torch.Tensor):
+        example = example.detach().cpu().numpy()
+    check_type("example", example, func, np.ndarray, "a batch (torch tensor or numpy array)")
+    with tempfile.TemporaryDirectory() as tmp:
+        example_file = Path(tmp) / "example.npy"
+        np.save(example_file, np.ascontiguousarray(example, dtype=np.float32))
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _COLD_SCRIPT, str(path), str(example_file), suffixes[path.suffix]],
+                              capture_output=True, text=True, timeout=timeout_s)
+        process_s = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{func}: the fresh process failed:\n{done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return ColdStart(import_s=result["import_s"], load_s=result["load_s"], first_answer_s=result["first_answer_s"],
+                     second_answer_s=result["second_answer_s"], process_s=process_s, runtime=suffixes[path.suffix])
+
+
+# --- torch.compile needs a C++ compiler on a CPU ------------------------------------------------
+
+@dataclass(frozen=True)
+class CompileSupport:
+    ok: bool
+    reason: str  # what was found, or why torch.compile cannot run here
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def compile_available() -> CompileSupport:
+    """Can ``torch.compile`` (its default backend, Inductor) run on this CPU?
+
+    Inductor writes C++ and compiles it, so it needs a C++ compiler (``$CXX``, else ``g++``,
+    ``c++`` or ``clang++`` on the PATH). ``COURSEKIT_NO_COMPILE=1`` forces "no" (to try the fallback).
+    """
+    if os.environ.get("COURSEKIT_NO_COMPILE", "") not in ("", "0"):
+        return CompileSupport(False, "switched off by COURSEKIT_NO_COMPILE")
+    if not hasattr(torch, "compile"):
+        return CompileSupport(False, f"torch {torch.__version__} has no torch.compile")
+    try:
+        import torch._dynamo as dynamo
+
+        if not dynamo.is_dynamo_supported():
+            return CompileSupport(False, f"torch.compile does not support Python {sys.version.split()[0]}")
+    except Exception as error:  # an unusual build: say what happened
+        return CompileSupport(False, f"torch._dynamo is unavailable ({error})")
+    candidates = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "c++", "clang++"]
+    for name in candidates:
+        found = shutil.which(name)
+        if found:
+            return CompileSupport(True, f"C++ compiler found: {found}")
+    return CompileSupport(False, f"no C++ compiler found (looked for {', '.join(candidates)}); "
+                                 "install one (e.g. g++ or Xcode's command-line tools) to use torch.compile on a CPU")
