@@ -42,7 +42,7 @@ from torch import nn
 from coursekit._validate import check_int, check_type
 
 __all__ = ["ColdStart", "CompileSupport", "OnnxModel", "Parity", "ProgramModel", "cold_start", "compile_available",
-           "export_program", "load_program", "onnx_files", "onnx_size_bytes", "parity", "to_onnx"]
+           "explain_export_error", "export_program", "load_program", "onnx_files", "onnx_size_bytes", "parity", "to_onnx"]
 
 MAX_BATCH = 4096
 
@@ -50,7 +50,8 @@ MAX_BATCH = 4096
 @contextlib.contextmanager
 def _quiet_exporter():
     """The exporter logs progress and 'torchvision is not installed' warnings: not for learners."""
-    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch._dynamo", "torch.export", "onnxscript")]
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch._dynamo", "torch.export", "onnxscript",
+                                                     "torch.fx.experimental.symbolic_shapes")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)
@@ -185,7 +186,8 @@ def export_program(model: nn.Module, path: str | os.PathLike, example_input: tor
     try:
         batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
         # the forward's first argument is the batch, whatever it is called
-        program = torch.export.export(model, (example_input.cpu(),), dynamic_shapes=({0: batch},))
+        with _quiet_exporter():  # the error, if any, still comes through: only progress logs are hidden
+            program = torch.export.export(model, (example_input.cpu(),), dynamic_shapes=({0: batch},))
     finally:
         model.train(was_training)
     torch.export.save(program, str(path))
@@ -210,6 +212,25 @@ class ProgramModel(nn.Module):
     def train(self, mode: bool = True) -> ProgramModel:
         self.training = mode  # not passed on: the traced graph refuses train()/eval()
         return self
+
+
+def explain_export_error(error: BaseException, *, max_lines: int = 8) -> str:
+    """The lines of a ``torch.export`` error worth reading first: what failed, where, the suggested fix.
+
+    torch's messages run to dozens of lines (logging hints, links); this keeps the error's type, its
+    first line, the bullet points, the user code that raised it and any "Suggested fixes".
+    """
+    lines = [line.rstrip() for line in str(error).splitlines()]
+    keep = [f"{type(error).__name__}: {next((line for line in lines if line.strip()), '')}"]
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("- ") or stripped.startswith('File "'):
+            keep.append(line)
+        elif stripped.startswith("Suggested fixes") or stripped.startswith("The following call raised"):
+            keep.append(line)
+            keep.extend(following for following in lines[i + 1:i + 3] if following.startswith("  "))
+    unique = list(dict.fromkeys(keep))
+    return "\n".join(unique[:max_lines])
 
 
 def load_program(path: str | os.PathLike) -> ProgramModel:

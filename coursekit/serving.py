@@ -3,7 +3,9 @@
 Layers of API, smallest first:
 
 - ``latency_report(times_ms) -> LatencyReport``: p50/p90/p99 (and mean, max) of raw timings;
-  ``timings_ms(fn, x, runs=, warmup=)`` produces such timings for any callable.
+  ``timings_ms(fn, x, runs=, warmup=)`` produces such timings for any callable, and
+  ``interleaved_medians({name: fn}, x, repeats=)`` compares several callables fairly: it alternates
+  between them, so a burst of load on a shared machine hits all of them, not just one.
 - ``MicroBatcher(fn, max_batch=, max_wait_ms=)``: a server's request queue. One worker thread takes
   the first waiting request, waits at most ``max_wait_ms`` for up to ``max_batch - 1`` more, runs
   ``fn`` once on the stacked batch and hands each caller its row. ``max_batch=1`` is plain
@@ -31,7 +33,7 @@ import numpy as np
 from coursekit._validate import check_callable, check_float, check_int, check_type
 
 __all__ = ["SERVE_PY", "Artefact", "LatencyReport", "LoadTest", "MicroBatcher", "latency_report", "load_test",
-           "timings_ms", "write_artefact"]
+           "interleaved_medians", "timings_ms", "write_artefact"]
 
 
 # --- percentiles from raw timings ---------------------------------------------------------------
@@ -75,6 +77,20 @@ def timings_ms(fn, x, *, runs: int = 200, warmup: int = 20) -> list[float]:
         fn(x)
         times.append((time.perf_counter() - start) * 1e3)
     return times
+
+
+def interleaved_medians(fns: dict, x, *, repeats: int = 5, runs: int = 40, warmup: int = 5) -> dict:
+    """``{name: [median ms of round 1, ..., round repeats]}``: each round times every callable in turn."""
+    func = "interleaved_medians"
+    check_type("fns", fns, func, dict, "a dict {name: callable}")
+    for name, fn in fns.items():
+        check_callable(f"fns[{name!r}]", fn, func)
+    check_int("repeats", repeats, func, low=1)
+    rounds: dict = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            rounds[name].append(statistics.median(timings_ms(fn, x, runs=runs, warmup=warmup)))
+    return rounds
 
 
 # --- a request queue that batches ---------------------------------------------------------------

@@ -12,6 +12,7 @@ from coursekit.export import (
     ProgramModel,
     cold_start,
     compile_available,
+    explain_export_error,
     export_program,
     load_program,
     parity,
@@ -141,3 +142,20 @@ def test_compile_available_reports_a_reason(monkeypatch):
     monkeypatch.setenv("CXX", "no-such-compiler-xyz")
     missing = compile_available()
     assert not missing.ok and "no C++ compiler" in missing.reason and "no-such-compiler-xyz" in missing.reason
+
+
+class ValueDependent(nn.Module):
+    def forward(self, x):
+        if x.mean() > 0:  # an `if` on a tensor's value: one graph cannot hold both branches
+            return x * 2
+        return x
+
+
+def test_export_failure_is_raised_and_explained(tmp_path):
+    with pytest.raises(Exception) as caught:
+        export_program(ValueDependent(), tmp_path / "bad.pt2", torch.randn(3, 4))
+    summary = explain_export_error(caught.value)
+    first = summary.splitlines()[0]
+    assert first.startswith(type(caught.value).__name__ + ": ")
+    assert "in forward" in summary  # points at the user's line
+    assert len(summary.splitlines()) <= 8

@@ -14,6 +14,7 @@ from coursekit.serving import (
     LatencyReport,
     LoadTest,
     MicroBatcher,
+    interleaved_medians,
     latency_report,
     load_test,
     timings_ms,
@@ -150,3 +151,11 @@ def test_artefact_answers_like_the_model_without_torch(student_artefact, tmp_pat
         expected = model(x).numpy()
     assert np.abs(logits - expected).max() <= 1e-4
     assert np.array_equal(logits.argmax(1), expected.argmax(1))
+
+
+def test_interleaved_medians_alternates_between_callables():
+    order = []
+    fns = {"a": lambda x: order.append("a"), "b": lambda x: order.append("b")}
+    rounds = interleaved_medians(fns, None, repeats=3, runs=2, warmup=1)
+    assert set(rounds) == {"a", "b"} and all(len(v) == 3 for v in rounds.values())
+    assert order == (["a"] * 3 + ["b"] * 3) * 3  # round by round, not all of "a" first
