@@ -4,7 +4,7 @@ Layers of API, smallest first:
 
 - ``latency_report(times_ms) -> LatencyReport``: p50/p90/p99 (and mean, max) of raw timings;
   ``timings_ms(fn, x, runs=, warmup=)`` produces such timings for any callable, and
-  ``interleaved_medians({name: fn}, x, repeats=)`` compares several callables fairly: it alternates
+  ``interleaved_medians({name: call}, repeats=)`` compares several callables fairly: it alternates
   between them, so a burst of load on a shared machine hits all of them, not just one.
 - ``MicroBatcher(fn, max_batch=, max_wait_ms=)``: a server's request queue. One worker thread takes
   the first waiting request, waits at most ``max_wait_ms`` for up to ``max_batch - 1`` more, runs
@@ -79,17 +79,21 @@ def timings_ms(fn, x, *, runs: int = 200, warmup: int = 20) -> list[float]:
     return times
 
 
-def interleaved_medians(fns: dict, x, *, repeats: int = 5, runs: int = 40, warmup: int = 5) -> dict:
-    """``{name: [median ms of round 1, ..., round repeats]}``: each round times every callable in turn."""
+def interleaved_medians(calls: dict, *, repeats: int = 5, runs: int = 40, warmup: int = 5) -> dict:
+    """``{name: [median ms of round 1, ..., round repeats]}`` for zero-argument callables ``calls``.
+
+    Each round times every callable in turn (``warmup`` untimed calls, then ``runs`` timed ones).
+    """
     func = "interleaved_medians"
-    check_type("fns", fns, func, dict, "a dict {name: callable}")
-    for name, fn in fns.items():
-        check_callable(f"fns[{name!r}]", fn, func)
+    check_type("calls", calls, func, dict, "a dict {name: zero-argument callable}")
+    for name, call in calls.items():
+        check_callable(f"calls[{name!r}]", call, func)
     check_int("repeats", repeats, func, low=1)
-    rounds: dict = {name: [] for name in fns}
+    rounds: dict = {name: [] for name in calls}
     for _ in range(repeats):
-        for name, fn in fns.items():
-            rounds[name].append(statistics.median(timings_ms(fn, x, runs=runs, warmup=warmup)))
+        for name, call in calls.items():
+            rounds[name].append(statistics.median(timings_ms(lambda _, call=call: call(), None, runs=runs,
+                                                             warmup=warmup)))
     return rounds
 
 

@@ -155,7 +155,7 @@ def test_artefact_answers_like_the_model_without_torch(student_artefact, tmp_pat
 
 def test_interleaved_medians_alternates_between_callables():
     order = []
-    fns = {"a": lambda x: order.append("a"), "b": lambda x: order.append("b")}
-    rounds = interleaved_medians(fns, None, repeats=3, runs=2, warmup=1)
+    calls = {"a": lambda: order.append("a"), "b": lambda: order.append("b")}
+    rounds = interleaved_medians(calls, repeats=3, runs=2, warmup=1)
     assert set(rounds) == {"a", "b"} and all(len(v) == 3 for v in rounds.values())
     assert order == (["a"] * 3 + ["b"] * 3) * 3  # round by round, not all of "a" first
