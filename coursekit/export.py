@@ -14,23 +14,19 @@ Lesson 05 (deployment) adds:
   round trip through a ``.pt2`` file (dynamic batch), loaded back as a callable model;
 - ``parity(a, b, inputs) -> Parity``: the largest absolute logit difference and the prediction
   agreement of two runtimes on the same inputs — checked before any speed number is trusted;
-- ``cold_start(path, example) -> ColdStart``: a fresh Python process imports the runtime, loads the
-  file and answers one request; the times of each step;
 - ``compile_available() -> CompileSupport``: whether ``torch.compile`` can run here, and why not.
+
+Cold start (a fresh process loading one of these files) and serving live in ``coursekit.serving``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +37,7 @@ from torch import nn
 
 from coursekit._validate import check_int, check_type
 
-__all__ = ["ColdStart", "CompileSupport", "OnnxModel", "Parity", "ProgramModel", "cold_start", "compile_available",
+__all__ = ["CompileSupport", "OnnxModel", "Parity", "ProgramModel", "compile_available",
            "explain_export_error", "export_program", "load_program", "onnx_files", "onnx_size_bytes", "parity", "to_onnx"]
 
 MAX_BATCH = 4096
@@ -308,92 +304,6 @@ def parity(a, b, inputs) -> Parity:
     if n == 0:
         raise ValueError(f"The 'inputs' parameter of {func} must hold at least one example. Got none.")
     return Parity(max_abs_diff=worst, agreement=same / n, n=n)
-
-
-# --- cold start: a fresh process loads the file and answers one request -------------------------
-
-@dataclass(frozen=True)
-class ColdStart:
-    import_s: float  # importing the runtime (onnxruntime, or torch) in the fresh process
-    load_s: float  # reading the file and building the model / session
-    first_answer_s: float  # the first request (includes one-off set-up inside the runtime)
-    second_answer_s: float  # the next, identical request: what a warm server pays
-    process_s: float  # wall time of the whole process as the parent saw it, interpreter start included
-    runtime: str  # "onnxruntime" or "torch.export"
-
-    @property
-    def ready_s(self) -> float:
-        """Import + load + first answer: how long a new replica takes to answer its first request."""
-        return self.import_s + self.load_s + self.first_answer_s
-
-    def __repr__(self) -> str:
-        return (f"ColdStart({self.runtime}: import {self.import_s * 1e3:.0f} ms, load {self.load_s * 1e3:.0f} ms, "
-                f"first answer {self.first_answer_s * 1e3:.1f} ms, second {self.second_answer_s * 1e3:.2f} ms, "
-                f"process {self.process_s:.2f} s)")
-
-
-_COLD_SCRIPT = r"""
-import json, sys, time
-t0 = time.perf_counter()
-import numpy as np
-path, example, runtime = sys.argv[1], np.load(sys.argv[2]), sys.argv[3]
-if runtime == "onnxruntime":
-    import onnxruntime as ort
-    t1 = time.perf_counter()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    answer = lambda: session.run(None, {name: example})[0]
-else:
-    import torch
-    torch.set_num_threads(1)
-    t1 = time.perf_counter()
-    graph = torch.export.load(path).module()
-    x = torch.from_numpy(example)
-    def answer():
-        with torch.inference_mode():
-            return graph(x).numpy()
-t2 = time.perf_counter()
-out = answer()
-t3 = time.perf_counter()
-answer()
-t4 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_answer_s": t3 - t2, "second_answer_s": t4 - t3,
-                  "shape": list(out.shape)}))
-"""
-
-
-def cold_start(path: str | os.PathLike, example, *, timeout_s: float = 120.0) -> ColdStart:
-    """Start a fresh Python process that loads ``path`` and answers ``example`` (one batch), twice.
-
-    ``.onnx`` files run in ONNX Runtime (the child never imports torch), ``.pt2`` files in torch;
-    both with one thread. The child inherits this process's environment; its own timings of each
-    step come back, and ``process_s`` adds the interpreter's start and exit.
-    """
-    func = "cold_start"
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"The 'path' parameter of {func} must name an .onnx or .pt2 file. "
-                                f"Got {str(path)!r}, which does not exist.")
-    suffixes = {".onnx": "onnxruntime", ".pt2": "torch.export"}
-    if path.suffix not in suffixes:
-        raise ValueError(f"The 'path' parameter of {func} must end in .onnx or .pt2. Got {path.name!r} instead.")
-    if isinstance(example, torch.Tensor):
-        example = example.detach().cpu().numpy()
-    check_type("example", example, func, np.ndarray, "a batch (torch tensor or numpy array)")
-    with tempfile.TemporaryDirectory() as tmp:
-        example_file = Path(tmp) / "example.npy"
-        np.save(example_file, np.ascontiguousarray(example, dtype=np.float32))
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", _COLD_SCRIPT, str(path), str(example_file), suffixes[path.suffix]],
-                              capture_output=True, text=True, timeout=timeout_s)
-        process_s = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"{func}: the fresh process failed:\n{done.stderr[-2000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return ColdStart(import_s=result["import_s"], load_s=result["load_s"], first_answer_s=result["first_answer_s"],
-                     second_answer_s=result["second_answer_s"], process_s=process_s, runtime=suffixes[path.suffix])
 
 
 # --- torch.compile needs a C++ compiler on a CPU ------------------------------------------------

@@ -14,8 +14,9 @@ Layers of API, smallest first:
   threads each send one request, wait for its answer, send the next (a closed loop), until
   ``requests`` answers or ``time_limit_s``; it reports latency percentiles and requests per second.
   In-process threads, no network: it measures queueing and batching, not sockets.
-- ``write_artefact(model, folder, example_input) -> Artefact``: the deployable folder — ``model.onnx``
-  (one file, weights inside) and ``serve.py``, a script that needs only ``onnxruntime`` and ``numpy``.
+  ``choose_config({name: LoadTest}, p99_budget_ms=)`` picks the fastest setting within a latency budget.
+
+The deployable folder and cold start are in ``coursekit.artefact``.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from coursekit._validate import check_callable, check_float, check_int, check_type
 
-__all__ = ["SERVE_PY", "Artefact", "LatencyReport", "LoadTest", "MicroBatcher", "latency_report", "load_test",
-           "interleaved_medians", "timings_ms", "write_artefact"]
+__all__ = ["LatencyReport", "LoadTest", "MicroBatcher", "choose_config", "latency_report",
+           "load_test",
+           "interleaved_medians", "timings_ms"]
 
 
 # --- percentiles from raw timings ---------------------------------------------------------------
@@ -232,96 +233,16 @@ def load_test(fn, examples, *, clients: int = 8, requests: int = 400, max_batch:
                     seconds=seconds, latency=latency_report(times), mean_batch=statistics.fmean(sizes))
 
 
-# --- the self-contained artefact ----------------------------------------------------------------
+def choose_config(results: dict, *, p99_budget_ms: float):
+    """The name of the configuration with the most requests per second whose p99 meets the budget.
 
-SERVE_PY = '''\
-"""Answer requests with model.onnx, using only onnxruntime and numpy (no torch).
-
-  python serve.py in.npy out.npy   # a batch (N, 1, 8, 8) float32 -> logits (N, 10) saved to out.npy
-  python serve.py --http 8000      # POST {"inputs": [[...]]} to http://127.0.0.1:8000 -> logits and labels
-Inputs are digits preprocessed as in training (coursekit.data). THREADS sets ONNX Runtime's threads (1).
-"""
-import json
-import os
-import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
-
-import numpy as np
-import onnxruntime as ort
-
-options = ort.SessionOptions()
-options.intra_op_num_threads = int(os.environ.get("THREADS", "1"))
-session = ort.InferenceSession(str(Path(__file__).with_name("model.onnx")), options, providers=["CPUExecutionProvider"])
-INPUT = session.get_inputs()[0].name
-
-
-def predict(batch):
-    return session.run(None, {INPUT: np.ascontiguousarray(batch, dtype=np.float32)})[0]
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        logits = predict(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["inputs"])
-        body = json.dumps({"logits": logits.tolist(), "labels": logits.argmax(1).tolist()}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # quiet: one line per request would drown the timings
-        pass
-
-
-if __name__ == "__main__":
-    if sys.argv[1] == "--http":
-        HTTPServer(("127.0.0.1", int(sys.argv[2])), Handler).serve_forever()
-    else:
-        np.save(sys.argv[2], predict(np.load(sys.argv[1])))
-'''
-
-
-@dataclass(frozen=True)
-class Artefact:
-    folder: Path
-    files: tuple  # names inside the folder
-    size_bytes: int  # all files together
-
-    @property
-    def model(self) -> Path:
-        return self.folder / "model.onnx"
-
-    @property
-    def script(self) -> Path:
-        return self.folder / "serve.py"
-
-    def __repr__(self) -> str:
-        return f"Artefact({str(self.folder)!r}, files={list(self.files)}, size={self.size_bytes / 1024:.1f} KiB)"
-
-
-def write_artefact(model, folder, example_input) -> Artefact:
-    """Write ``folder/model.onnx`` (weights inside the one file), ``serve.py`` and ``requirements.txt``."""
-    import onnx
-    import onnxruntime
-    import torch
-
-    from coursekit.export import to_onnx
-
-    func = "write_artefact"
-    check_type("model", model, func, torch.nn.Module, "a torch.nn.Module")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.iterdir():
-        if old.is_file() and old.name.startswith("model.onnx"):
-            old.unlink()
-    exported = to_onnx(model, folder / "_export" / "model.onnx", example_input)
-    graph = onnx.load(str(exported))  # pulls the external weights in
-    onnx.save_model(graph, str(folder / "model.onnx"), save_as_external_data=False)
-    for leftover in sorted(exported.parent.iterdir()):
-        leftover.unlink()
-    exported.parent.rmdir()
-    (folder / "serve.py").write_text(SERVE_PY, encoding="utf-8")
-    (folder / "requirements.txt").write_text(f"onnxruntime=={onnxruntime.__version__}\nnumpy=={np.__version__}\n",
-                                             encoding="utf-8")
-    files = ("model.onnx", "requirements.txt", "serve.py")
-    return Artefact(folder=folder, files=files, size_bytes=sum((folder / f).stat().st_size for f in files))
+    ``results``: ``{name: LoadTest}``. Among the configurations with ``latency.p99_ms <= p99_budget_ms``
+    the highest ``requests_per_s`` wins; a tie goes to the lower p99. ``None`` when none meets the budget.
+    """
+    func = "choose_config"
+    check_type("results", results, func, dict, "a dict {name: LoadTest}")
+    check_float("p99_budget_ms", p99_budget_ms, func, low=0.0, closed="neither")
+    within = [(name, r) for name, r in results.items() if r.latency.p99_ms <= p99_budget_ms]
+    if not within:
+        return None
+    return max(within, key=lambda item: (item[1].requests_per_s, -item[1].latency.p99_ms))[0]

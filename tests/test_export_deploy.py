@@ -1,16 +1,15 @@
-"""Lesson 05 additions to coursekit.export: the .pt2 round trip, parity, cold start, compile detection."""
+"""Lesson 05 additions to coursekit.export (.pt2 round trip, parity, compile detection) and cold start."""
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from coursekit.artefact import ColdStart, cold_start
 from coursekit.export import (
-    ColdStart,
     OnnxModel,
     Parity,
     ProgramModel,
-    cold_start,
     compile_available,
     explain_export_error,
     export_program,

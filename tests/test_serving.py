@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 import torch
 
+from coursekit.artefact import SERVE_PY, write_artefact
 from coursekit.serving import (
-    SERVE_PY,
     LatencyReport,
     LoadTest,
     MicroBatcher,
+    choose_config,
     interleaved_medians,
     latency_report,
     load_test,
     timings_ms,
-    write_artefact,
 )
 
 
@@ -159,3 +159,21 @@ def test_interleaved_medians_alternates_between_callables():
     rounds = interleaved_medians(calls, repeats=3, runs=2, warmup=1)
     assert set(rounds) == {"a", "b"} and all(len(v) == 3 for v in rounds.values())
     assert order == (["a"] * 3 + ["b"] * 3) * 3  # round by round, not all of "a" first
+
+
+def fake_test(p99, rps):
+    report = LatencyReport(p50_ms=p99 / 2, p90_ms=p99 / 1.5, p99_ms=p99, mean_ms=p99 / 2, max_ms=p99, n=100)
+    return LoadTest(clients=4, max_batch=1, max_wait_ms=0.0, requests=100, seconds=100 / rps, latency=report,
+                    mean_batch=1.0)
+
+
+def test_choose_config_takes_the_fastest_within_budget():
+    results = {"a": fake_test(2.0, 1000), "b": fake_test(9.0, 5000), "c": fake_test(4.0, 3000)}
+    assert choose_config(results, p99_budget_ms=5.0) == "c"  # b is faster but over budget
+    assert choose_config(results, p99_budget_ms=10.0) == "b"
+    assert choose_config(results, p99_budget_ms=1.0) is None
+
+
+def test_choose_config_breaks_ties_by_p99():
+    results = {"slow tail": fake_test(4.0, 2000), "short tail": fake_test(3.0, 2000)}
+    assert choose_config(results, p99_budget_ms=5.0) == "short tail"

@@ -53,10 +53,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from coursekit.artefact import cold_start, write_artefact
 from coursekit.data import load_dataset, make_loaders
 from coursekit.export import (
     OnnxModel,
-    cold_start,
     compile_available,
     explain_export_error,
     export_program,
@@ -67,7 +67,7 @@ from coursekit.export import (
 )
 from coursekit.models import count_parameters
 from coursekit.pretrained import pretrained
-from coursekit.serving import interleaved_medians, latency_report, load_test, timings_ms, write_artefact
+from coursekit.serving import interleaved_medians, latency_report, load_test, timings_ms
 from coursekit.stats import claim
 from coursekit.train import evaluate
 
