@@ -367,8 +367,12 @@ else:
 #   compiles a version with a symbolic batch size, so the third shape is fast. Variable shapes in
 #   production (text lengths, batch sizes) mean recompiles: pad to a few fixed sizes, or pass
 #   `dynamic=True`.
-# - The speed-up is largest where overhead dominates. Whether it pays depends on how many calls a
-#   process serves before it restarts: a short-lived job may never repay the first call.
+# - The **speed-up** depends on the batch. Inductor fuses the ReLUs and biases into generated loops,
+#   which saves memory traffic when there is work to save (batch 64); at batch 1 a model this small
+#   has almost nothing to fuse, and the compiled function's own checks on every call (are the shapes
+#   and dtypes still the ones it compiled for?) can cost more than fusion saves. Read your ratios:
+#   they differ between CPUs and torch versions. And whether compiling pays at all depends on how
+#   many calls a process serves before it restarts: a short-lived job may never repay the first call.
 #
 # ## 8. Cold start: a new process's first answer
 #
@@ -419,11 +423,15 @@ print(f"micro-batching (8, 1 ms) served {speedup:.1f}× the requests per second 
 # **Observe and explain**: with 8 clients there are never more than 8 requests waiting. What does
 # `max_batch=32` do then, and what does it cost every request? (Look at the mean batch and p50.)
 #
-# With 8 clients, batch-1 serving makes 7 requests wait while the server answers one; micro-batching
-# answers all 8 in one call that costs little more than one, so throughput rises *and* queueing
-# falls. A `max_batch` larger than the number of requests that can ever be waiting never fills: the
-# server waits the full `max_wait_ms` every time, which adds straight to latency. Choose `max_batch`
-# from the traffic and `max_wait_ms` from the latency budget — and measure, as here.
+# With 8 clients, batch-1 serving makes up to 7 requests wait while the server answers one;
+# micro-batching answers all 8 in one call that costs little more than one, so throughput can rise
+# *and* queueing fall. A `max_batch` larger than the number of requests that can ever be waiting never
+# fills: the server waits the full `max_wait_ms` every time, which adds straight to latency (the
+# mean batch stays at 8 while p50 grows). Choose `max_batch` from the traffic and `max_wait_ms` from the
+# latency budget — and measure. Here the model call is so cheap (tens of microseconds) that Python's
+# own queueing and thread switching are a large part of each request, and on a busy machine the client
+# threads compete with the server for the cores: run the cell twice and see how much the numbers move
+# before you trust a difference between two rows.
 #
 # ## 10. The artefact: the model without torch
 #
