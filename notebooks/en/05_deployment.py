@@ -40,13 +40,14 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # %matplotlib inline
 
+import http.client
 import json
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -473,16 +474,21 @@ ok = claim(not torch_loaded and not coursekit_loaded and np.abs(served - referen
 # request with the standard library, stop it:
 
 # %%
-server = subprocess.Popen([sys.executable, str(artefact.script), "--http", "8765"], cwd=artefact.folder,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+with socket.socket() as probe_socket:  # ask the OS for a free port on this machine
+    probe_socket.bind(("127.0.0.1", 0))
+    port = probe_socket.getsockname()[1]
+server = subprocess.Popen([sys.executable, str(artefact.script), "--http", str(port)], cwd=artefact.folder,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
-    request = urllib.request.Request("http://127.0.0.1:8765", data=json.dumps({"inputs": test_x[:3].tolist()}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    for _ in range(100):  # the server needs a moment to import onnxruntime and load the model
+    body = json.dumps({"inputs": test_x[:3].tolist()})
+    for _ in range(300):  # the server needs a moment to import onnxruntime and load the model
         try:
-            reply = json.loads(urllib.request.urlopen(request, timeout=5).read())
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("POST", "/", body, {"Content-Type": "application/json"})
+            reply = json.loads(connection.getresponse().read())
+            connection.close()
             break
-        except OSError:
+        except ConnectionRefusedError:
             time.sleep(0.1)
     print("labels from the HTTP server:", reply["labels"], "| the notebook's model:", reference[:3].argmax(1).tolist(),
           "| true labels:", [int(splits.test[i][1]) for i in range(3)])
