@@ -79,8 +79,8 @@ def compiled(name: str, model, x, args) -> None:
             rounds = interleaved_medians({"eager": lambda xb=xb: model(xb), "compiled": lambda xb=xb: fast(xb)},
                                          repeats=args.rounds, runs=args.runs, warmup=5)
             ratio = [e / c for e, c in zip(rounds["eager"], rounds["compiled"])]
-            print(f"  {name:8s} batch {batch:2d} compiled {statistics.median(rounds['compiled']):8.3f} ms  "
-                  f"speed-up vs eager {spread(ratio)}")
+            print(f"  {name:8s} batch {batch:2d} eager {statistics.median(rounds['eager']):8.3f} ms, compiled "
+                  f"{statistics.median(rounds['compiled']):8.3f} ms  speed-up vs eager {spread(ratio)}")
 
 
 def gpu(model, x, args) -> None:
