@@ -282,7 +282,7 @@ for batch in (1, 64, 256):
         multi = OnnxModel(onnx_path, threads=threads)
         medians = interleaved_medians({"torch eager": lambda xb=xb: torch_eager(xb),
                                        "ONNX Runtime": lambda m=multi, xb=xb: m.run_numpy(xb.numpy())},
-                                      repeats=3, runs=10 if batch > 1 else 40, warmup=3)
+                                      repeats=3, runs={1: 40, 64: 10, 256: 4}[batch], warmup=2)
         for name, values in medians.items():
             ms = statistics.median(values)
             throughput[name, batch, threads] = batch / ms * 1e3
