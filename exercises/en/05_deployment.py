@@ -22,9 +22,9 @@
 #
 # 1. a **parity check** between two runtimes: the largest logit difference and the prediction agreement;
 # 2. a **percentile latency report** (p50, p90, p99) from raw timings;
-# 3. **deploying your compressed student** within a size and latency budget that the check measures
-#    itself, on this machine;
-# 4. **choosing the faster configuration** from load-test measurements, under a latency budget.
+# 3. **choosing the faster configuration** from load-test measurements, under a latency budget;
+# 4. **deploying your compressed student** within a size and latency budget that the check measures
+#    itself, on this machine.
 #
 # Write your code where it says `raise NotImplementedError`, then run the check cell below it. The
 # checks import the reference implementations inside themselves: write the code, don't call them.
@@ -170,7 +170,79 @@ def check():
 check()
 
 # %% [markdown]
-# ## 3. Deploy your compressed student within a budget
+# ## 3. Choose the configuration from measurements
+#
+# Lesson 05, section 9 load-tested several server settings. Write `choose(results, p99_budget_ms)`:
+# `results` maps a setting's name to its `LoadTest` (read `result.latency.p99_ms` and
+# `result.requests_per_s`). Return the name of the setting that serves the **most requests per second
+# among those whose p99 latency is within the budget** (`<=`); if two serve exactly as many, the one with
+# the lower p99; `None` when no setting meets the budget. The check feeds it made-up results and a real
+# load test of the student run here.
+
+# %%
+def choose(results: dict, p99_budget_ms: float):
+    """The name of the fastest setting (requests/s) whose p99 latency meets the budget, or None."""
+    # Exercise 3: replace the next line with your code. Hint: lesson 05, section 9 "Batching under load"
+    raise NotImplementedError('Exercise 3: not written yet (see the comment above)')
+
+
+# %% tags=["check"] check_id="ex05-choose-config" checklist=["E2", "T4"]
+def check():
+    from coursekit.data import load_dataset
+    from coursekit.i18n import tr
+    from coursekit.pretrained import pretrained
+    from coursekit.serving import LatencyReport, LoadTest, choose_config, load_test  # the reference
+
+    def made_up(p99, rps):
+        report = LatencyReport(p50_ms=p99 / 3, p90_ms=p99 / 2, p99_ms=p99, mean_ms=p99 / 3, max_ms=p99 * 1.5, n=500)
+        return LoadTest(clients=8, max_batch=1, max_wait_ms=0.0, requests=500, seconds=500 / rps, latency=report,
+                        mean_batch=1.0)
+
+    for trial in range(40):
+        names = random.sample(["batch 1", "batch 4, 1 ms", "batch 8, 1 ms", "batch 8, 5 ms", "batch 32, 2 ms",
+                               "batch 64, 10 ms", "2 workers"], k=random.randint(2, 6))
+        results = {name: made_up(random.uniform(0.5, 20), random.uniform(500, 20000)) for name in names}
+        p99s = sorted(r.latency.p99_ms for r in results.values())
+        budget = random.choice([p99s[0] / 2, random.uniform(p99s[0], p99s[-1] * 1.2)])
+        fastest = max(names, key=lambda n: results[n].requests_per_s)
+        if trial % 4 == 1:  # a tie in requests/s at the top: the first listed has the longer tail
+            top = max(r.requests_per_s for r in results.values()) + 1000
+            results[names[0]], results[names[1]] = made_up(9.0, top), made_up(4.0, top)
+            budget = max(r.latency.p99_ms for r in results.values())
+        elif trial % 4 == 2:  # the budget is exactly the fastest setting's p99: it is within budget
+            budget = results[fastest].latency.p99_ms
+        elif trial % 4 == 3:  # the fastest is over budget, a slower one is within
+            budget = (results[fastest].latency.p99_ms + p99s[0]) / 2 if results[fastest].latency.p99_ms > p99s[0] \
+                else budget
+        want, got = choose_config(results, p99_budget_ms=budget), choose(results, budget)
+        assert got == want, tr(
+            "budget {b:.2f} ms: you chose {got!r}, expected {want!r} for {rows}",
+            "预算 {b:.2f} ms：你选了 {got!r}，应为 {want!r}；数据：{rows}", b=budget, got=got, want=want,
+            rows={n: (round(r.latency.p99_ms, 2), round(r.requests_per_s)) for n, r in results.items()})
+
+    model = pretrained("student", progress=False).eval()  # and a real load test, measured here
+    test = load_dataset("digits", seed=0).test
+    x = torch.stack([test[i][0] for i in range(len(test))])
+
+    def served(batch):  # the student in torch, one server thread
+        with torch.inference_mode():
+            return model(torch.from_numpy(batch)).numpy()
+
+    settings = random.sample([(1, 0.0), (4, 0.5), (8, 1.0), (16, 2.0)], k=3)
+    measured = {f"batch {b}, {w} ms": load_test(served, x.numpy(), clients=random.randint(4, 8),
+                                                requests=300, max_batch=b, max_wait_ms=w) for b, w in settings}
+    budget = sorted(r.latency.p99_ms for r in measured.values())[1]  # the middle p99: at least one setting is over
+    want, got = choose_config(measured, p99_budget_ms=budget), choose(measured, budget)
+    assert got == want, tr("on the real load test (budget {b:.2f} ms) you chose {got!r}, expected {want!r}",
+                           "在真实负载测试中（预算 {b:.2f} ms）你选了 {got!r}，应为 {want!r}", b=budget, got=got, want=want)
+    print(f"✓ choose agrees with coursekit.serving.choose_config on 40 made-up results and a real load test "
+          f"(within p99 ≤ {budget:.2f} ms: {got})")
+
+
+check()
+
+# %% [markdown]
+# ## 4. Deploy your compressed student within a budget
 #
 # The product team's budget for the digits model on a CPU server:
 #
@@ -190,8 +262,8 @@ check()
 # %%
 def deploy_student(model: nn.Module, folder: Path, calibration: torch.Tensor) -> Path:
     """Write an ONNX file for `model` into `folder` that meets the budget above; return its path."""
-    # Exercise 3: replace the next line with your code. Hint: lesson 05, section 3 (to_onnx), then lesson 03's int8 ONNX model
-    raise NotImplementedError('Exercise 3: not written yet (see the comment above)')
+    # Exercise 4: replace the next line with your code. Hint: lesson 05, section 3 (to_onnx), then lesson 03's int8 ONNX model
+    raise NotImplementedError('Exercise 4: not written yet (see the comment above)')
 
 
 # %% tags=["check"] check_id="ex05-deploy-budget" checklist=["E2"]
@@ -242,75 +314,6 @@ def check():
     print(f"✓ deployed: {size_kib:.0f} KiB ≤ 256 KiB, test accuracy {accuracy:.2%} ≥ 95%, any batch size, "
           f"batch-1 latency {statistics.median(rounds['deployed']):.3f} ms = {speedup:.1f}× faster than torch eager "
           "(≥ 2×), measured here")
-
-
-check()
-
-# %% [markdown]
-# ## 4. Choose the configuration from measurements
-#
-# Lesson 05, section 9 load-tested several server settings. Write `choose(results, p99_budget_ms)`:
-# `results` maps a setting's name to its `LoadTest` (read `result.latency.p99_ms` and
-# `result.requests_per_s`). Return the name of the setting that serves the **most requests per second
-# among those whose p99 latency is within the budget** (`<=`); if two serve exactly as many, the one with
-# the lower p99; `None` when no setting meets the budget. The check feeds it made-up results and a real
-# load test of the student run here.
-
-# %%
-def choose(results: dict, p99_budget_ms: float):
-    """The name of the fastest setting (requests/s) whose p99 latency meets the budget, or None."""
-    # Exercise 4: replace the next line with your code. Hint: lesson 05, section 9 "Batching under load"
-    raise NotImplementedError('Exercise 4: not written yet (see the comment above)')
-
-
-# %% tags=["check"] check_id="ex05-choose-config" checklist=["E2", "T4"]
-def check():
-    from coursekit.data import load_dataset
-    from coursekit.export import OnnxModel, to_onnx
-    from coursekit.i18n import tr
-    from coursekit.pretrained import pretrained
-    from coursekit.serving import LatencyReport, LoadTest, choose_config, load_test  # the reference
-
-    def made_up(p99, rps):
-        report = LatencyReport(p50_ms=p99 / 3, p90_ms=p99 / 2, p99_ms=p99, mean_ms=p99 / 3, max_ms=p99 * 1.5, n=500)
-        return LoadTest(clients=8, max_batch=1, max_wait_ms=0.0, requests=500, seconds=500 / rps, latency=report,
-                        mean_batch=1.0)
-
-    for trial in range(40):
-        names = random.sample(["batch 1", "batch 4, 1 ms", "batch 8, 1 ms", "batch 8, 5 ms", "batch 32, 2 ms",
-                               "batch 64, 10 ms", "2 workers"], k=random.randint(2, 6))
-        results = {name: made_up(random.uniform(0.5, 20), random.uniform(500, 20000)) for name in names}
-        p99s = sorted(r.latency.p99_ms for r in results.values())
-        budget = random.choice([p99s[0] / 2, random.uniform(p99s[0], p99s[-1] * 1.2)])
-        fastest = max(names, key=lambda n: results[n].requests_per_s)
-        if trial % 4 == 1:  # a tie in requests/s at the top: the first listed has the longer tail
-            top = max(r.requests_per_s for r in results.values()) + 1000
-            results[names[0]], results[names[1]] = made_up(9.0, top), made_up(4.0, top)
-            budget = max(r.latency.p99_ms for r in results.values())
-        elif trial % 4 == 2:  # the budget is exactly the fastest setting's p99: it is within budget
-            budget = results[fastest].latency.p99_ms
-        elif trial % 4 == 3:  # the fastest is over budget, a slower one is within
-            budget = (results[fastest].latency.p99_ms + p99s[0]) / 2 if results[fastest].latency.p99_ms > p99s[0] \
-                else budget
-        want, got = choose_config(results, p99_budget_ms=budget), choose(results, budget)
-        assert got == want, tr(
-            "budget {b:.2f} ms: you chose {got!r}, expected {want!r} for {rows}",
-            "预算 {b:.2f} ms：你选了 {got!r}，应为 {want!r}；数据：{rows}", b=budget, got=got, want=want,
-            rows={n: (round(r.latency.p99_ms, 2), round(r.requests_per_s)) for n, r in results.items()})
-
-    model = pretrained("student", progress=False).eval()  # and a real load test, measured here
-    test = load_dataset("digits", seed=0).test
-    x = torch.stack([test[i][0] for i in range(len(test))])
-    served = OnnxModel(to_onnx(model, Path(tempfile.mkdtemp(prefix="ex05-")) / "student.onnx", x[:8]), threads=1)
-    settings = random.sample([(1, 0.0), (4, 0.5), (8, 1.0), (16, 2.0)], k=3)
-    measured = {f"batch {b}, {w} ms": load_test(served.run_numpy, x.numpy(), clients=random.randint(4, 8),
-                                                requests=300, max_batch=b, max_wait_ms=w) for b, w in settings}
-    budget = sorted(r.latency.p99_ms for r in measured.values())[1]  # the middle p99: at least one setting is over
-    want, got = choose_config(measured, p99_budget_ms=budget), choose(measured, budget)
-    assert got == want, tr("on the real load test (budget {b:.2f} ms) you chose {got!r}, expected {want!r}",
-                           "在真实负载测试中（预算 {b:.2f} ms）你选了 {got!r}，应为 {want!r}", b=budget, got=got, want=want)
-    print(f"✓ choose agrees with coursekit.serving.choose_config on 40 made-up results and a real load test "
-          f"(within p99 ≤ {budget:.2f} ms: {got})")
 
 
 check()

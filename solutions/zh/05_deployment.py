@@ -17,8 +17,8 @@
 #
 # 1. 两个运行时之间的**对齐检查**：最大 logit 差和预测一致率；
 # 2. 由原始计时得出的**延迟百分位数报告**（p50、p90、p99）；
-# 3. 在检查代码自己于本机测量的大小和延迟预算内，**部署你压缩过的学生模型**；
-# 4. 在延迟预算下，根据负载测试的测量结果**选出更快的配置**。
+# 3. 在延迟预算下，根据负载测试的测量结果**选出更快的配置**；
+# 4. 在检查代码自己于本机测量的大小和延迟预算内，**部署你压缩过的学生模型**。
 #
 # 在写着 `raise NotImplementedError` 的地方写代码，然后运行下面的检查单元格。检查会在内部导入参考实现：请自己写代码，
 # 不要调用它们。全部检查通过后，在终端运行 `python -m coursekit check exercises/zh/05_deployment.py`，查看你已经
@@ -175,7 +175,85 @@ def check():
 check()
 
 # %% [markdown]
-# ## 3. 在预算内部署你压缩过的学生模型
+# ## 3. 根据测量结果选择配置
+#
+# 第 05 课第 9 节对几种服务端设置做了负载测试。编写 `choose(results, p99_budget_ms)`：`results` 把设置的名字映射到
+# 它的 `LoadTest`（读取 `result.latency.p99_ms` 和 `result.requests_per_s`）。返回**在 p99 延迟满足预算（`<=`）的
+# 设置中，每秒处理请求最多**的那个设置的名字；如果两个一样多，取 p99 更低的那个；没有任何设置满足预算时返回 `None`。
+# 检查会给它一些编造的结果，以及在这里实际运行的一次学生模型负载测试。
+
+# %%
+def choose(results: dict, p99_budget_ms: float):
+    """The name of the fastest setting (requests/s) whose p99 latency meets the budget, or None."""
+    ### BEGIN SOLUTION  hint: lesson 05, section 9 "Batching under load"
+    best = None
+    for name, result in results.items():
+        if result.latency.p99_ms > p99_budget_ms:
+            continue
+        key = (result.requests_per_s, -result.latency.p99_ms)
+        if best is None or key > best[0]:
+            best = (key, name)
+    return None if best is None else best[1]
+    ### END SOLUTION
+
+
+# %% tags=["check"] check_id="ex05-choose-config" checklist=["E2", "T4"]
+def check():
+    from coursekit.data import load_dataset
+    from coursekit.i18n import tr
+    from coursekit.pretrained import pretrained
+    from coursekit.serving import LatencyReport, LoadTest, choose_config, load_test  # the reference
+
+    def made_up(p99, rps):
+        report = LatencyReport(p50_ms=p99 / 3, p90_ms=p99 / 2, p99_ms=p99, mean_ms=p99 / 3, max_ms=p99 * 1.5, n=500)
+        return LoadTest(clients=8, max_batch=1, max_wait_ms=0.0, requests=500, seconds=500 / rps, latency=report,
+                        mean_batch=1.0)
+
+    for trial in range(40):
+        names = random.sample(["batch 1", "batch 4, 1 ms", "batch 8, 1 ms", "batch 8, 5 ms", "batch 32, 2 ms",
+                               "batch 64, 10 ms", "2 workers"], k=random.randint(2, 6))
+        results = {name: made_up(random.uniform(0.5, 20), random.uniform(500, 20000)) for name in names}
+        p99s = sorted(r.latency.p99_ms for r in results.values())
+        budget = random.choice([p99s[0] / 2, random.uniform(p99s[0], p99s[-1] * 1.2)])
+        fastest = max(names, key=lambda n: results[n].requests_per_s)
+        if trial % 4 == 1:  # a tie in requests/s at the top: the first listed has the longer tail
+            top = max(r.requests_per_s for r in results.values()) + 1000
+            results[names[0]], results[names[1]] = made_up(9.0, top), made_up(4.0, top)
+            budget = max(r.latency.p99_ms for r in results.values())
+        elif trial % 4 == 2:  # the budget is exactly the fastest setting's p99: it is within budget
+            budget = results[fastest].latency.p99_ms
+        elif trial % 4 == 3:  # the fastest is over budget, a slower one is within
+            budget = (results[fastest].latency.p99_ms + p99s[0]) / 2 if results[fastest].latency.p99_ms > p99s[0] \
+                else budget
+        want, got = choose_config(results, p99_budget_ms=budget), choose(results, budget)
+        assert got == want, tr(
+            "budget {b:.2f} ms: you chose {got!r}, expected {want!r} for {rows}",
+            "预算 {b:.2f} ms：你选了 {got!r}，应为 {want!r}；数据：{rows}", b=budget, got=got, want=want,
+            rows={n: (round(r.latency.p99_ms, 2), round(r.requests_per_s)) for n, r in results.items()})
+
+    model = pretrained("student", progress=False).eval()  # and a real load test, measured here
+    test = load_dataset("digits", seed=0).test
+    x = torch.stack([test[i][0] for i in range(len(test))])
+
+    def served(batch):  # the student in torch, one server thread
+        with torch.inference_mode():
+            return model(torch.from_numpy(batch)).numpy()
+
+    settings = random.sample([(1, 0.0), (4, 0.5), (8, 1.0), (16, 2.0)], k=3)
+    measured = {f"batch {b}, {w} ms": load_test(served, x.numpy(), clients=random.randint(4, 8),
+                                                requests=300, max_batch=b, max_wait_ms=w) for b, w in settings}
+    budget = sorted(r.latency.p99_ms for r in measured.values())[1]  # the middle p99: at least one setting is over
+    want, got = choose_config(measured, p99_budget_ms=budget), choose(measured, budget)
+    assert got == want, tr("on the real load test (budget {b:.2f} ms) you chose {got!r}, expected {want!r}",
+                           "在真实负载测试中（预算 {b:.2f} ms）你选了 {got!r}，应为 {want!r}", b=budget, got=got, want=want)
+    print(f"✓ choose agrees with coursekit.serving.choose_config on 40 made-up results and a real load test "
+          f"(within p99 ≤ {budget:.2f} ms: {got})")
+
+
+check()
+
+# %% [markdown]
+# ## 4. 在预算内部署你压缩过的学生模型
 #
 # 产品团队给 CPU 服务器上的数字识别模型定的预算：
 #
@@ -262,81 +340,6 @@ def check():
     print(f"✓ deployed: {size_kib:.0f} KiB ≤ 256 KiB, test accuracy {accuracy:.2%} ≥ 95%, any batch size, "
           f"batch-1 latency {statistics.median(rounds['deployed']):.3f} ms = {speedup:.1f}× faster than torch eager "
           "(≥ 2×), measured here")
-
-
-check()
-
-# %% [markdown]
-# ## 4. 根据测量结果选择配置
-#
-# 第 05 课第 9 节对几种服务端设置做了负载测试。编写 `choose(results, p99_budget_ms)`：`results` 把设置的名字映射到
-# 它的 `LoadTest`（读取 `result.latency.p99_ms` 和 `result.requests_per_s`）。返回**在 p99 延迟满足预算（`<=`）的
-# 设置中，每秒处理请求最多**的那个设置的名字；如果两个一样多，取 p99 更低的那个；没有任何设置满足预算时返回 `None`。
-# 检查会给它一些编造的结果，以及在这里实际运行的一次学生模型负载测试。
-
-# %%
-def choose(results: dict, p99_budget_ms: float):
-    """The name of the fastest setting (requests/s) whose p99 latency meets the budget, or None."""
-    ### BEGIN SOLUTION  hint: lesson 05, section 9 "Batching under load"
-    best = None
-    for name, result in results.items():
-        if result.latency.p99_ms > p99_budget_ms:
-            continue
-        key = (result.requests_per_s, -result.latency.p99_ms)
-        if best is None or key > best[0]:
-            best = (key, name)
-    return None if best is None else best[1]
-    ### END SOLUTION
-
-
-# %% tags=["check"] check_id="ex05-choose-config" checklist=["E2", "T4"]
-def check():
-    from coursekit.data import load_dataset
-    from coursekit.export import OnnxModel, to_onnx
-    from coursekit.i18n import tr
-    from coursekit.pretrained import pretrained
-    from coursekit.serving import LatencyReport, LoadTest, choose_config, load_test  # the reference
-
-    def made_up(p99, rps):
-        report = LatencyReport(p50_ms=p99 / 3, p90_ms=p99 / 2, p99_ms=p99, mean_ms=p99 / 3, max_ms=p99 * 1.5, n=500)
-        return LoadTest(clients=8, max_batch=1, max_wait_ms=0.0, requests=500, seconds=500 / rps, latency=report,
-                        mean_batch=1.0)
-
-    for trial in range(40):
-        names = random.sample(["batch 1", "batch 4, 1 ms", "batch 8, 1 ms", "batch 8, 5 ms", "batch 32, 2 ms",
-                               "batch 64, 10 ms", "2 workers"], k=random.randint(2, 6))
-        results = {name: made_up(random.uniform(0.5, 20), random.uniform(500, 20000)) for name in names}
-        p99s = sorted(r.latency.p99_ms for r in results.values())
-        budget = random.choice([p99s[0] / 2, random.uniform(p99s[0], p99s[-1] * 1.2)])
-        fastest = max(names, key=lambda n: results[n].requests_per_s)
-        if trial % 4 == 1:  # a tie in requests/s at the top: the first listed has the longer tail
-            top = max(r.requests_per_s for r in results.values()) + 1000
-            results[names[0]], results[names[1]] = made_up(9.0, top), made_up(4.0, top)
-            budget = max(r.latency.p99_ms for r in results.values())
-        elif trial % 4 == 2:  # the budget is exactly the fastest setting's p99: it is within budget
-            budget = results[fastest].latency.p99_ms
-        elif trial % 4 == 3:  # the fastest is over budget, a slower one is within
-            budget = (results[fastest].latency.p99_ms + p99s[0]) / 2 if results[fastest].latency.p99_ms > p99s[0] \
-                else budget
-        want, got = choose_config(results, p99_budget_ms=budget), choose(results, budget)
-        assert got == want, tr(
-            "budget {b:.2f} ms: you chose {got!r}, expected {want!r} for {rows}",
-            "预算 {b:.2f} ms：你选了 {got!r}，应为 {want!r}；数据：{rows}", b=budget, got=got, want=want,
-            rows={n: (round(r.latency.p99_ms, 2), round(r.requests_per_s)) for n, r in results.items()})
-
-    model = pretrained("student", progress=False).eval()  # and a real load test, measured here
-    test = load_dataset("digits", seed=0).test
-    x = torch.stack([test[i][0] for i in range(len(test))])
-    served = OnnxModel(to_onnx(model, Path(tempfile.mkdtemp(prefix="ex05-")) / "student.onnx", x[:8]), threads=1)
-    settings = random.sample([(1, 0.0), (4, 0.5), (8, 1.0), (16, 2.0)], k=3)
-    measured = {f"batch {b}, {w} ms": load_test(served.run_numpy, x.numpy(), clients=random.randint(4, 8),
-                                                requests=300, max_batch=b, max_wait_ms=w) for b, w in settings}
-    budget = sorted(r.latency.p99_ms for r in measured.values())[1]  # the middle p99: at least one setting is over
-    want, got = choose_config(measured, p99_budget_ms=budget), choose(measured, budget)
-    assert got == want, tr("on the real load test (budget {b:.2f} ms) you chose {got!r}, expected {want!r}",
-                           "在真实负载测试中（预算 {b:.2f} ms）你选了 {got!r}，应为 {want!r}", b=budget, got=got, want=want)
-    print(f"✓ choose agrees with coursekit.serving.choose_config on 40 made-up results and a real load test "
-          f"(within p99 ≤ {budget:.2f} ms: {got})")
 
 
 check()

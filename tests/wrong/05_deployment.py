@@ -86,11 +86,11 @@ WRONG_ANSWERS = [
             report[f"p{q}"] = times_ms[low] + (times_ms[high] - times_ms[low]) * (position - low)
         return report
     """, "ex05-percentiles", "sorts the caller's list in place"),
-    ("05_deployment", 2, """
+    ("05_deployment", 3, """
         from coursekit.export import to_onnx
         return to_onnx(model, folder / "student.onnx", calibration[:8])
     """, "ex05-deploy-budget", "the fp32 export: about 600 KiB, over the 256 KiB budget"),
-    ("05_deployment", 2, """
+    ("05_deployment", 3, """
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         from coursekit.export import to_onnx
@@ -100,7 +100,7 @@ WRONG_ANSWERS = [
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
         return int8
     """, "ex05-deploy-budget", "dynamic int8 (ConvInteger): small enough, but barely faster than torch eager at batch 1"),
-    ("05_deployment", 2, """
+    ("05_deployment", 3, """
         from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
         fp32 = folder / "student-fp32.onnx"
@@ -118,7 +118,7 @@ WRONG_ANSWERS = [
                         weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
         return int8
     """, "ex05-deploy-budget", "exported without a dynamic batch dimension: only batch 1 works"),
-    ("05_deployment", 2, """
+    ("05_deployment", 3, """
         from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
         from coursekit.export import to_onnx
@@ -139,23 +139,23 @@ WRONG_ANSWERS = [
                         weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
         return int8
     """, "ex05-deploy-budget", "deploys a fresh, untrained StudentNet instead of the trained one it was given"),
-    ("05_deployment", 3, """
+    ("05_deployment", 2, """
         fastest = max(results, key=lambda name: results[name].requests_per_s)
         return fastest if results[fastest].latency.p99_ms <= p99_budget_ms else None
     """, "ex05-choose-config", "takes the fastest overall and gives up if it is over budget"),
-    ("05_deployment", 3, """
+    ("05_deployment", 2, """
         within = {n: r for n, r in results.items() if r.latency.p99_ms <= p99_budget_ms}
         return min(within, key=lambda n: within[n].latency.p99_ms) if within else None
     """, "ex05-choose-config", "picks the lowest p99 instead of the most requests per second within budget"),
-    ("05_deployment", 3, """
+    ("05_deployment", 2, """
         within = {n: r for n, r in results.items() if r.latency.p99_ms < p99_budget_ms}
         return max(within, key=lambda n: (within[n].requests_per_s, -within[n].latency.p99_ms)) if within else None
     """, "ex05-choose-config", "a strict < where the budget is inclusive (<=)"),
-    ("05_deployment", 3, """
+    ("05_deployment", 2, """
         within = {n: r for n, r in results.items() if r.latency.p50_ms <= p99_budget_ms}
         return max(within, key=lambda n: (within[n].requests_per_s, -within[n].latency.p99_ms)) if within else None
     """, "ex05-choose-config", "checks the median (p50) against a p99 budget"),
-    ("05_deployment", 3, """
+    ("05_deployment", 2, """
         within = {n: r for n, r in results.items() if r.latency.p99_ms <= p99_budget_ms}
         return max(within, key=lambda n: within[n].requests_per_s) if within else None
     """, "ex05-choose-config", "ignores the tie-break: on equal requests/s the first one wins, not the lower p99"),
