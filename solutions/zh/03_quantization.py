@@ -130,6 +130,14 @@ def check():
         assert torch.allclose(back, dequantize_reference(q, ref), atol=1e-6), tr(
             "{w}: dequantize differs from scale * (q - zero_point)", "{w}：dequantize 与 scale * (q - zero_point) 不一致",
             w=where)
+    # exact ties (the scale is exactly 1 here): halves go to the nearest even integer, as torch.round does
+    halves = torch.tensor([0.5, 1.5, 2.5, -0.5, -2.5, 3.5, -127.0, 127.0])
+    q, _, _ = quantize(halves, 8, True)
+    expected = torch.round(halves).long()
+    assert torch.equal(q.long(), expected), tr(
+        "quantize({h}, 8 bits, symmetric) = {g}, expected {e}: round halves to even (torch.round)",
+        "quantize({h}, 8 位, 对称) = {g}，应为 {e}：恰好一半时舍入到偶数（torch.round）",
+        h=halves.tolist(), g=q.tolist(), e=expected.tolist())
     print("✓ quantize/dequantize match coursekit.quantize on 40 random tensors (2–8 bits, both schemes, any axis)")
 
 
@@ -268,6 +276,8 @@ def check():
             bn.running_var.uniform_(0.01, 3)
             bn.weight.uniform_(-2, 2)
             bn.bias.uniform_(-1, 1)
+            if conv.bias is not None:
+                conv.bias.uniform_(-1, 1)  # a bias large enough that dropping it shows
         before = [t.clone() for t in (conv.weight, bn.running_mean, bn.weight)]
         x = torch.randn(2, c_in, random.randint(k, 9), random.randint(k, 9))
         expected = bn(conv(x))
