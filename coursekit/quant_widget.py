@@ -152,13 +152,22 @@ def bits_explorer(model: nn.Module, loader: DataLoader, *, bits: int = 4, scheme
         readout.value = view.summary()
         display(_png(view.figure))
 
-    def update(_=None):
+    controls = {"bits": slider, "scheme": scheme_toggle, "granularity": granularity_toggle}
+
+    def refresh(_=None):
         show(bits_view(snapshot, loader, slider.value, scheme=scheme_toggle.value,
                        granularity=granularity_toggle.value, layer=first.layer, cache=cache))
 
-    for w in (slider, scheme_toggle, granularity_toggle):
-        w.observe(update, names="value")
+    def update(**values):
+        """Set controls by name without a browser (as coursekit.widgets' Explorer does); returns the view."""
+        if not values:
+            refresh()
+        for name, value in values.items():
+            controls[name].value = value  # fires refresh when the (clamped) value changes
+        return box.view
+
+    for w in controls.values():
+        w.observe(refresh, names="value")
     show(first)
-    box.update, box.cache = update, cache
-    box.controls = {"bits": slider, "scheme": scheme_toggle, "granularity": granularity_toggle}
+    box.update, box.cache, box.controls = update, cache, controls
     return box

@@ -76,3 +76,4 @@ def test_explorer_follows_its_controls():
     assert (box.view.granularity, box.view.scheme) == ("per tensor", "affine")
     box.controls["bits"].value = 20  # clamped by the slider
     assert box.view.bits == 8
+    assert box.update(bits=5, scheme="symmetric").bits == 5

@@ -196,6 +196,9 @@ def check():
         if trial % 4 == 0:  # ReLU-like activations with a few outliers
             batches = [torch.relu(b) for b in batches]
             batches[0].view(-1)[0] = 40.0
+        elif trial % 4 in (1, 2):  # all positive or all negative: the range must be widened to contain 0
+            sign = 1.0 if trial % 4 == 1 else -1.0
+            batches = [sign * (torch.rand(b.shape) + random.uniform(0.2, 2)) for b in batches]
         observer = PercentileObserver(percentile)
         for b in batches:
             observer.update(b)
