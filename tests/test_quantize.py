@@ -16,8 +16,6 @@ from coursekit.quantize import (
     dequantize,
     fake_quantize,
     fake_quantized_forward,
-    fold_batchnorm,
-    fold_model_batchnorm,
     kmeans_quantize,
     prepare_qat,
     qrange,
@@ -195,19 +193,6 @@ def test_qat_trains_through_fit():
     history = fit(qat, DataLoader(data, batch_size=32), epochs=2, lr=1e-2, progress=False)
     assert history.train_loss[1] < history.train_loss[0]
     assert not torch.equal(before, qat[4].layer.weight)  # float weights moved through the STE
-
-
-def test_fold_batchnorm_is_exact_in_eval():
-    net = _small_net()
-    with torch.no_grad():
-        net[1].running_mean.uniform_(-1, 1)
-        net[1].running_var.uniform_(0.5, 2)
-        net[1].weight.uniform_(0.5, 2)
-        net[1].bias.uniform_(-1, 1)
-    x = torch.randn(8, 1, 8, 8)
-    folded = fold_batchnorm(net[0], net[1])
-    assert torch.allclose(folded(x), net[1](net[0](x)), atol=1e-5)
-    assert torch.allclose(fold_model_batchnorm(net)(x), net(x), atol=1e-5)
 
 
 def _qparams(y):

@@ -8,9 +8,9 @@ from matplotlib.figure import Figure
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from coursekit.quant_widget import BitsView, bits_explorer, bits_view
 from coursekit.quantize import dequantize, quantize_tensor, quantize_weights, sqnr_db
 from coursekit.train import evaluate
+from coursekit.widgets import BitsView, bits_explorer, bits_view
 
 
 def model_and_loader():

@@ -8,8 +8,9 @@ Layers of API, smallest first (each in its own module):
   float reference ``fake_quantized_forward``;
 - ``model``: observers (``MinMaxObserver``, ``PercentileObserver``), ``quantize_weights`` (weight-only
   PTQ), ``quantize_model`` (weights + activations, calibrated), ``prepare_qat`` (train with ``fit``);
-- ``fold``: ``fold_batchnorm`` / ``fold_model_batchnorm`` (BatchNorm folded into the conv before it);
 - ``onnx``: ``quantize_onnx(src, dst, calibration)`` — a real int8 ONNX file.
+
+Fold BatchNorm before quantizing with ``coursekit.batchnorm.fold_model_batchnorm``.
 """
 
 from coursekit.quantize.core import (
@@ -23,7 +24,6 @@ from coursekit.quantize.core import (
     quantize_with,
     sqnr_db,
 )
-from coursekit.quantize.fold import fold_batchnorm, fold_model_batchnorm
 from coursekit.quantize.integer import IntegerConv2d, IntegerLinear, fake_quantized_forward
 from coursekit.quantize.model import (
     FakeQuantized,
@@ -40,7 +40,7 @@ from coursekit.quantize.onnx import quantize_onnx
 __all__ = [
     "FakeQuantized", "IntegerConv2d", "IntegerLinear", "MinMaxObserver", "PercentileObserver",
     "QuantizedTensor", "calibrate", "dequantize", "fake_quantize", "fake_quantized_forward",
-    "fold_batchnorm", "fold_model_batchnorm", "kmeans_quantize", "prepare_qat", "qparams_from_range",
+    "kmeans_quantize", "prepare_qat", "qparams_from_range",
     "qrange", "quantize_model", "quantize_onnx", "quantize_tensor", "quantize_weights", "quantize_with",
     "quantized_layers", "sqnr_db",
 ]

@@ -40,7 +40,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # %matplotlib inline
 
-import copy
 import shutil
 import statistics
 import tempfile
@@ -51,11 +50,11 @@ import torch
 from IPython.display import display
 from torch import nn
 
-from coursekit import quant_plots
+from coursekit import plots
+from coursekit.batchnorm import fold_model_batchnorm
 from coursekit.data import load_dataset, make_loaders
 from coursekit.export import OnnxModel, onnx_size_bytes, to_onnx
 from coursekit.pretrained import pretrained
-from coursekit.quant_widget import bits_explorer
 from coursekit.quantize import (
     IntegerConv2d,
     IntegerLinear,
@@ -64,7 +63,6 @@ from coursekit.quantize import (
     dequantize,
     fake_quantize,
     fake_quantized_forward,
-    fold_model_batchnorm,
     kmeans_quantize,
     prepare_qat,
     qrange,
@@ -76,6 +74,7 @@ from coursekit.quantize import (
 )
 from coursekit.stats import claim
 from coursekit.train import evaluate, fit
+from coursekit.widgets import bits_explorer
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # one thread everywhere: fair timings, and the same numbers on any laptop
@@ -89,11 +88,7 @@ one_image = 1 / len(splits.test)  # the smallest change test accuracy can show
 
 def accuracy(model):
     """Test accuracy of a torch model or of any callable batch -> logits (an ONNX model, section 12)."""
-    correct = 0
-    with torch.inference_mode():
-        for x, y in loaders.test:
-            correct += (model(x).argmax(dim=1) == y).sum().item()
-    return correct / len(splits.test)
+    return evaluate(model, loaders.test).accuracy
 
 
 fp32_accuracy = accuracy(teacher)
@@ -237,7 +232,7 @@ for label, axis in (("per tensor", None), ("per channel (channel 0)", 0)):
     qt = quantize_tensor(w3, 3, axis=axis)
     scale = qt.scale if axis is None else qt.scale[0]
     grids[label] = torch.arange(-3, 4) * scale
-quant_plots.levels_figure(w3[0], grids, title="features.3, output channel 0: its weights and the 3-bit symmetric grid")
+plots.levels_figure(w3[0], grids, title="features.3, output channel 0: its weights and the 3-bit symmetric grid")
 
 # %% [markdown]
 # The last column of the table explains the gain: it is the ratio between the largest weight of the
@@ -310,7 +305,7 @@ claim(all(r[0] > r[1] for r in observed.values()) and all(r[3] > r[2] for r in o
 obs = {"min-max": MinMaxObserver(), "percentile 99.9": PercentileObserver(99.9)}
 for o in obs.values():
     o.update(acts[19])
-quant_plots.calibration_figure(acts[19], {k: o.range() for k, o in obs.items()},
+plots.calibration_figure(acts[19], {k: o.range() for k, o in obs.items()},
                                title="activations after features.19 (log scale) and two calibration ranges")
 
 # %% [markdown]
@@ -361,7 +356,7 @@ claim(all(abs(sweep["per channel"][b] - fp32_accuracy) <= 0.01 for b in (8, 4, 3
 claim(sweep["per tensor"][2] < 0.5 and sweep["per channel"][2] > sweep["per tensor"][2] + 0.2,
       "at 2 bits per tensor collapses, per channel keeps far more",
       "2 位时逐张量崩溃，逐通道保留得多得多")
-quant_plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="teacher, weight-only PTQ (symmetric)")
+plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="teacher, weight-only PTQ (symmetric)")
 
 # %% [markdown]
 # Symmetric 2-bit weights have only three levels: −s, 0 and +s. Per tensor, `s` is set by the single
@@ -380,7 +375,7 @@ quant_plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="teacher, wei
 
 # %%
 display(bits_explorer(teacher, loaders.test, bits=3))
-quant_plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="weight-only PTQ of the teacher (static)")
+plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="weight-only PTQ of the teacher (static)")
 
 # %% [markdown]
 # ## 8. Quantization-aware training
@@ -546,7 +541,7 @@ claim(all(k > lin for lin, k in kmeans_sqnr.values()), "k-means has the higher S
       "在每种位宽下 k-means 的 SQNR 都更高")
 centroids, _ = kmeans_quantize(w3, 3)
 qt = quantize_tensor(w3, 3, symmetric=False)
-quant_plots.levels_figure(w3, {"linear (affine)": (torch.arange(8) - qt.zero_point) * qt.scale,
+plots.levels_figure(w3, {"linear (affine)": (torch.arange(8) - qt.zero_point) * qt.scale,
                                "k-means": centroids}, title="features.3: 8 levels each")
 
 # %% [markdown]

@@ -32,7 +32,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # %matplotlib inline
 
-import copy
 import shutil
 import statistics
 import tempfile
@@ -43,11 +42,11 @@ import torch
 from IPython.display import display
 from torch import nn
 
-from coursekit import quant_plots
+from coursekit import plots
+from coursekit.batchnorm import fold_model_batchnorm
 from coursekit.data import load_dataset, make_loaders
 from coursekit.export import OnnxModel, onnx_size_bytes, to_onnx
 from coursekit.pretrained import pretrained
-from coursekit.quant_widget import bits_explorer
 from coursekit.quantize import (
     IntegerConv2d,
     IntegerLinear,
@@ -56,7 +55,6 @@ from coursekit.quantize import (
     dequantize,
     fake_quantize,
     fake_quantized_forward,
-    fold_model_batchnorm,
     kmeans_quantize,
     prepare_qat,
     qrange,
@@ -68,6 +66,7 @@ from coursekit.quantize import (
 )
 from coursekit.stats import claim
 from coursekit.train import evaluate, fit
+from coursekit.widgets import bits_explorer
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # one thread everywhere: fair timings, and the same numbers on any laptop
@@ -81,11 +80,7 @@ one_image = 1 / len(splits.test)  # the smallest change test accuracy can show
 
 def accuracy(model):
     """Test accuracy of a torch model or of any callable batch -> logits (an ONNX model, section 12)."""
-    correct = 0
-    with torch.inference_mode():
-        for x, y in loaders.test:
-            correct += (model(x).argmax(dim=1) == y).sum().item()
-    return correct / len(splits.test)
+    return evaluate(model, loaders.test).accuracy
 
 
 fp32_accuracy = accuracy(teacher)
@@ -207,7 +202,7 @@ for label, axis in (("per tensor", None), ("per channel (channel 0)", 0)):
     qt = quantize_tensor(w3, 3, axis=axis)
     scale = qt.scale if axis is None else qt.scale[0]
     grids[label] = torch.arange(-3, 4) * scale
-quant_plots.levels_figure(w3[0], grids, title="features.3, output channel 0: its weights and the 3-bit symmetric grid")
+plots.levels_figure(w3[0], grids, title="features.3, output channel 0: its weights and the 3-bit symmetric grid")
 
 # %% [markdown]
 # 表格最后一列解释了收益的来源：它是最宽输出通道的最大权重与最窄通道的最大权重之比。共享的缩放因子必须覆盖最宽的通道，于是窄通道能用上的级别更少（见图：逐张量网格比通道 0 自己的网格更粗）。通道之间越不均衡，逐通道缩放的收益就越大。仿射方案对权重的帮助较小（权重几乎关于 0 对称）：粒度比方案更重要。
@@ -267,7 +262,7 @@ claim(all(r[0] > r[1] for r in observed.values()) and all(r[3] > r[2] for r in o
 obs = {"min-max": MinMaxObserver(), "percentile 99.9": PercentileObserver(99.9)}
 for o in obs.values():
     o.update(acts[19])
-quant_plots.calibration_figure(acts[19], {k: o.range() for k, o in obs.items()},
+plots.calibration_figure(acts[19], {k: o.range() for k, o in obs.items()},
                                title="activations after features.19 (log scale) and two calibration ranges")
 
 # %% [markdown]
@@ -310,7 +305,7 @@ claim(all(abs(sweep["per channel"][b] - fp32_accuracy) <= 0.01 for b in (8, 4, 3
 claim(sweep["per tensor"][2] < 0.5 and sweep["per channel"][2] > sweep["per tensor"][2] + 0.2,
       "at 2 bits per tensor collapses, per channel keeps far more",
       "2 位时逐张量崩溃，逐通道保留得多得多")
-quant_plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="teacher, weight-only PTQ (symmetric)")
+plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="teacher, weight-only PTQ (symmetric)")
 
 # %% [markdown]
 # 对称的 2 位权重只有三个级别：−s、0 和 +s。逐张量时，`s` 由每层中最大的那一个权重决定，于是大多数权重被舍入为 0，整层整层地消失。逐通道能让每个通道都存活下来，但对教师模型来说，三个级别仍然太少，没有额外帮助就保不住准确率——第 8 节提供这种帮助。
@@ -322,7 +317,7 @@ quant_plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="teacher, wei
 
 # %%
 display(bits_explorer(teacher, loaders.test, bits=3))
-quant_plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="weight-only PTQ of the teacher (static)")
+plots.accuracy_vs_bits(sweep, reference=fp32_accuracy, title="weight-only PTQ of the teacher (static)")
 
 # %% [markdown]
 # ## 8. 量化感知训练
@@ -465,7 +460,7 @@ claim(all(k > lin for lin, k in kmeans_sqnr.values()), "k-means has the higher S
       "在每种位宽下 k-means 的 SQNR 都更高")
 centroids, _ = kmeans_quantize(w3, 3)
 qt = quantize_tensor(w3, 3, symmetric=False)
-quant_plots.levels_figure(w3, {"linear (affine)": (torch.arange(8) - qt.zero_point) * qt.scale,
+plots.levels_figure(w3, {"linear (affine)": (torch.arange(8) - qt.zero_point) * qt.scale,
                                "k-means": centroids}, title="features.3: 8 levels each")
 
 # %% [markdown]

@@ -161,7 +161,7 @@ def ste_fake_quantize(x: torch.Tensor, scale: float, zero_point: int, qmin: int,
 
 # %% tags=["check"] check_id="ex03-ste" checklist=["T4"]
 def check():
-    for trial in range(30):
+    for _ in range(30):
         qmin, qmax = random.choice([(0, 255), (-127, 127), (0, 15), (-7, 7), (-1, 1), (0, 3)])
         scale = 10 ** random.uniform(-3, 0)
         zero_point = random.randint(qmin, qmax) if qmin == 0 else 0
@@ -328,7 +328,7 @@ def integer_linear(x_q, w_q, b_q, in_zero_point: int, multiplier: torch.Tensor, 
 def check():
     from coursekit.quantize import IntegerLinear  # the reference
 
-    for trial in range(15):
+    for _ in range(15):
         n_in, n_out, batch = random.randint(1, 300), random.randint(1, 40), random.randint(1, 8)
         layer = nn.Linear(n_in, n_out)
         with torch.no_grad():

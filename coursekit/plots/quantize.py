@@ -1,4 +1,4 @@
-"""Lesson 03's figures (ready to become ``coursekit/plots/quantize.py``). Each returns a matplotlib Figure."""
+"""Lesson 03 (quantization) figures. Each returns a matplotlib Figure."""
 
 from __future__ import annotations
 
@@ -6,14 +6,9 @@ import matplotlib
 import torch
 
 from coursekit._validate import check_type
+from coursekit.plots._base import new_figure as _figure
 
 __all__ = ["accuracy_vs_bits", "calibration_figure", "levels_figure", "levels_panel"]
-
-
-def _figure(figsize=(6, 3.5)):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained")
 
 
 def levels_panel(ax, weights: torch.Tensor, levels: torch.Tensor, *, label: str = "levels", bins: int = 80,

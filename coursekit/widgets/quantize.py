@@ -1,7 +1,7 @@
-"""The bit-width explorer of lesson 03 (ready to become ``coursekit/widgets/quantize.py``).
+"""Lesson 03's explorer: the bit width (2–8), the scheme and the granularity of weight quantization.
 
 ``bits_view(...)`` is the logic: a plain function returning a :class:`BitsView` (numbers + Figure),
-tested without a browser. ``bits_explorer(...)`` wires a slider and two toggles to it.
+tested without a browser. ``bits_explorer(...)`` wires a slider and two toggles to it (an ``Explorer``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from coursekit._validate import check_choice, check_int, check_type
+from coursekit.widgets._base import Explorer
 
 __all__ = ["BitsView", "bits_explorer", "bits_view"]
 
@@ -59,7 +60,7 @@ def bits_view(model: nn.Module, loader: DataLoader, bits: int, *, scheme: str = 
 
     ``cache`` (a dict) keeps accuracies per setting, so moving back to a setting costs nothing.
     """
-    from coursekit.quant_plots import levels_panel
+    from coursekit.plots.quantize import levels_panel
     from coursekit.quantize import dequantize, qrange, quantize_tensor, quantize_weights, sqnr_db
     from coursekit.train import evaluate
 
@@ -111,63 +112,36 @@ def bits_view(model: nn.Module, loader: DataLoader, bits: int, *, scheme: str = 
     return BitsView(bits, scheme, granularity, name, sqnr, accuracy, levels, fig)
 
 
-def _png(figure):
-    import io
-
-    from IPython.display import Image
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    return Image(data=buffer.getvalue(), format="png")
-
-
 def bits_explorer(model: nn.Module, loader: DataLoader, *, bits: int = 4, scheme: str = "symmetric",
-                  granularity: str = "per channel", layer: str | None = None):
+                  granularity: str = "per channel", layer: str | None = None) -> Explorer:
     """A bit-width slider (2–8), scheme and granularity toggles over ``bits_view``.
 
-    Every setting's accuracy is measured once and cached. Returns the widget; ``widget.controls``
-    holds the controls, ``widget.view`` the latest :class:`BitsView`, ``widget.cache`` the accuracies.
+    Every setting's accuracy is measured once and cached (``widget.cache``), so the slider stays
+    responsive. The caller's model is never modified: the explorer works on a snapshot taken now.
+    Returns an :class:`Explorer`; ``widget.controls`` holds "bits", "scheme" and "granularity".
     """
     import copy
 
     import ipywidgets as widgets
-    from IPython.display import display
 
     func = "bits_explorer"
     check_type("model", model, func, nn.Module, "a torch.nn.Module")
+    check_int("bits", bits, func, low=2, high=8)
+    check_choice("scheme", scheme, func, SCHEMES)
+    check_choice("granularity", granularity, func, GRANULARITIES)
     snapshot = copy.deepcopy(model).eval()
+    layer_name, _ = _layer(snapshot, layer, func)
     cache: dict = {}
-    first = bits_view(snapshot, loader, bits, scheme=scheme, granularity=granularity, layer=layer, cache=cache)
-    slider = widgets.IntSlider(value=bits, min=2, max=8, step=1, description="bits", continuous_update=False)
-    scheme_toggle = widgets.ToggleButtons(options=list(SCHEMES), value=scheme, description="scheme")
-    granularity_toggle = widgets.ToggleButtons(options=list(GRANULARITIES), value=granularity,
-                                               description="scale")
-    readout = widgets.HTML()
-    out = widgets.Output()
-    box = widgets.VBox([slider, scheme_toggle, granularity_toggle, readout, out])
+    controls = {
+        "bits": widgets.IntSlider(value=bits, min=2, max=8, step=1, description="bits", continuous_update=False),
+        "scheme": widgets.ToggleButtons(options=list(SCHEMES), value=scheme, description="scheme"),
+        "granularity": widgets.ToggleButtons(options=list(GRANULARITIES), value=granularity, description="scale"),
+    }
 
-    @out.capture(clear_output=True, wait=True)
-    def show(view):
-        box.view = view
-        readout.value = view.summary()
-        display(_png(view.figure))
+    def view(bits, scheme, granularity):
+        return bits_view(snapshot, loader, bits, scheme=scheme, granularity=granularity, layer=layer_name,
+                         cache=cache)
 
-    controls = {"bits": slider, "scheme": scheme_toggle, "granularity": granularity_toggle}
-
-    def refresh(_=None):
-        show(bits_view(snapshot, loader, slider.value, scheme=scheme_toggle.value,
-                       granularity=granularity_toggle.value, layer=first.layer, cache=cache))
-
-    def update(**values):
-        """Set controls by name without a browser (as coursekit.widgets' Explorer does); returns the view."""
-        if not values:
-            refresh()
-        for name, value in values.items():
-            controls[name].value = value  # fires refresh when the (clamped) value changes
-        return box.view
-
-    for w in controls.values():
-        w.observe(refresh, names="value")
-    show(first)
-    box.update, box.cache, box.controls = update, cache, controls
-    return box
+    explorer = Explorer(controls, view, readout=True)
+    explorer.cache = cache
+    return explorer
