@@ -16,8 +16,10 @@ def levels_panel(ax, weights: torch.Tensor, levels: torch.Tensor, *, label: str 
     """A histogram of ``weights`` with one vertical line per quantization level."""
     values = weights.detach().flatten().float().numpy()
     ax.hist(values, bins=bins, color="lightgray")
-    for i, level in enumerate(levels.detach().flatten().tolist()):
-        ax.axvline(level, color=color, linewidth=0.8, alpha=0.8, label=label if i == 0 else None)
+    levels = levels.detach().flatten().tolist()
+    width, alpha = (0.8, 0.8) if len(levels) <= 32 else (0.3, 0.4)  # 8 bits: 255 lines, keep them faint
+    for i, level in enumerate(levels):
+        ax.axvline(level, color=color, linewidth=width, alpha=alpha, label=label if i == 0 else None)
     ax.set_xlabel("weight value")
     ax.legend(fontsize=7, loc="upper right")
 
