@@ -31,6 +31,7 @@ from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, LabServe
 LESSONS = [
     pytest.param("notebooks/en/01_knowledge_distillation.py", r"temperature|^T$|^τ$", id="01_knowledge_distillation"),
     pytest.param("notebooks/en/02_pruning.py", r"sparsity", id="02_pruning"),
+    pytest.param("notebooks/en/03_quantization.py", r"^bits$", id="03_quantization"),
 ]
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

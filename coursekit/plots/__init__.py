@@ -1,7 +1,8 @@
 """The figures the lessons draw, one module per lesson on a shared base. Every function returns a
 matplotlib Figure (nothing global changes).
 
-``_base`` (a fresh Figure), ``measure`` (lesson 00), ``distill`` (lesson 01), ``prune`` (lesson 02), ``hardware`` (lesson 04);
+``_base`` (a fresh Figure), ``measure`` (lesson 00), ``distill`` (lesson 01), ``prune`` (lesson 02),
+``quantize`` (lesson 03), ``hardware`` (lesson 04);
 a new lesson adds its own module here and re-exports its figures below.
 """
 
@@ -24,5 +25,10 @@ from coursekit.plots.prune import (
     speed_comparison,
     weight_histograms,
 )
+from coursekit.plots.quantize import accuracy_vs_bits, calibration_figure, levels_figure, levels_panel
 
-__all__ = ["accuracy_vs_sparsity", "bar_compare", "float_formats_figure", "gradient_scale_plot", "gradual_vs_one_shot", "image_pairs", "roofline_figure", "seed_strip", "sensitivity_curves", "sparsity_bars", "sparsity_view_figure", "speed_comparison", "temperature_figure", "temperature_panels", "value_heatmap", "weight_histograms"]
+__all__ = ["accuracy_vs_bits", "accuracy_vs_sparsity", "bar_compare", "calibration_figure",
+           "float_formats_figure", "gradient_scale_plot", "gradual_vs_one_shot", "image_pairs",
+           "levels_figure", "levels_panel", "roofline_figure", "seed_strip", "sensitivity_curves",
+           "sparsity_bars", "sparsity_view_figure", "speed_comparison", "temperature_figure",
+           "temperature_panels", "value_heatmap", "weight_histograms"]

@@ -2,7 +2,8 @@
 
 Each explorer's logic is a plain view function (tested without a browser); the widget only wires
 controls to it and shows the figure it returns. ``distill`` (lesson 01: temperature),
-``prune`` (lesson 02: sparsity), ``hardware`` (lesson 04: roofline); a new lesson adds its module and re-exports it here.
+``prune`` (lesson 02: sparsity), ``quantize`` (lesson 03: bits), ``hardware`` (lesson 04: roofline);
+a new lesson adds its module and re-exports it here.
 """
 
 from coursekit.widgets._base import Explorer, png
@@ -14,6 +15,8 @@ from coursekit.widgets.distill import (
 )
 from coursekit.widgets.hardware import RooflineView, roofline_explorer, roofline_view
 from coursekit.widgets.prune import SparsityView, sparsity_explorer, sparsity_view
+from coursekit.widgets.quantize import BitsView, bits_explorer, bits_view
 
-__all__ = ["Explorer", "RooflineView", "SparsityView", "TemperatureExplorer", "TemperatureView", "png", "roofline_explorer", "roofline_view", "sparsity_explorer",
-           "sparsity_view", "temperature_explorer", "temperature_view"]
+__all__ = ["bits_explorer", "bits_view", "BitsView", "Explorer", "png", "roofline_explorer", "roofline_view",
+           "RooflineView", "sparsity_explorer", "sparsity_view", "SparsityView", "temperature_explorer",
+           "temperature_view", "TemperatureExplorer", "TemperatureView"]
