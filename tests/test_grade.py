@@ -188,3 +188,25 @@ def test_grade_four_learners_each_failure_costs_only_its_row(tmp_path, capsys):
     print(f"\ngrade --jobs 4 on 4 learners: {wall:.1f} s wall, {sequential:.0f} s one after another "
           f"(ratio {sequential / wall:.2f})")
     assert wall < sequential + 30
+
+
+# the class image and the hub recipes (docs/hub.md): files that must stay in step with the course
+
+
+def test_postbuild_sets_up_the_lab_and_caches_the_models_without_a_second_dependency_list():
+    post = ROOT / "postBuild"
+    assert post.stat().st_mode & 0o111, "postBuild must be executable (repo2docker runs it)"
+    text = post.read_text(encoding="utf-8")
+    assert "python -m coursekit setup-lab" in text and "python -m coursekit pretrain" in text
+    assert "pip install" not in text and "conda install" not in text  # environment.yml is the only list
+    assert not (ROOT / "binder").exists(), "a binder/ folder would make repo2docker ignore environment.yml"
+
+
+def test_z2jh_values_size_the_learners_and_share_the_cache():
+    import yaml
+
+    values = yaml.safe_load((ROOT / "docs" / "hub" / "z2jh-values.yaml").read_text(encoding="utf-8"))
+    single = values["singleuser"]
+    assert single["memory"]["limit"] == "2G" and single["cpu"]["limit"] == 2
+    assert single["extraEnv"]["COURSEKIT_CACHE_DIR"].startswith("/srv/lighter-faster/")
+    assert "lighter-faster" in " ".join(single["lifecycleHooks"]["postStart"]["exec"]["command"])
