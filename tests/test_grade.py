@@ -210,3 +210,13 @@ def test_z2jh_values_size_the_learners_and_share_the_cache():
     assert single["memory"]["limit"] == "2G" and single["cpu"]["limit"] == 2
     assert single["extraEnv"]["COURSEKIT_CACHE_DIR"].startswith("/srv/lighter-faster/")
     assert "lighter-faster" in " ".join(single["lifecycleHooks"]["postStart"]["exec"]["command"])
+
+
+def test_grade_and_report_import_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, coursekit.course.grade, coursekit.course.report, coursekit.course.cli; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -95,7 +95,7 @@ def _check(args) -> int:
 
 
 def _report(args) -> int:
-    from coursekit.course import render, report
+    from coursekit.course import report
 
     _tolerant_stdout()
     table = report.combine_reports(args.reports, course_version=args.course_version)

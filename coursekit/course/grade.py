@@ -195,11 +195,11 @@ def grade(sources: list[str | os.PathLike], *, jobs: int = 1, timeout: float = D
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         runs = list(pool.map(one, folders))
     table = combine_reports(reports) if reports else combine_reports([])
-    rechecked = {r.learner for r in runs}
+    rechecked = {r.learner: r.folder for r in runs}
     kept = []
     for row in table.rows:
         if row.learner in rechecked:
-            table.notes.append(f"learner '{row.learner}': re-checked from {dict((r.learner, r.folder) for r in runs)[row.learner]}; "
+            table.notes.append(f"learner '{row.learner}': re-checked from {rechecked[row.learner]}; "
                                f"the handed-in {row.file} was not used")
         else:
             kept.append(row)
