@@ -167,7 +167,11 @@ def test_grade_four_learners_each_failure_costs_only_its_row(tmp_path, capsys):
     rows = {line.split()[0]: line.split() for line in out.splitlines()[4:8]}
     header = out.splitlines()[2].split()
     t4, e3 = header.index("T4"), header.index("E3")
-    assert rows["ana"][t4] == rows["ana"][e3] == "✓" and rows["ana"][-1] == "re-checked"
+    assert rows["ana"][t4] == "✓" and rows["ana"][-1] == "re-checked", out
+    if rows["ana"][e3] != "✓":  # only ex00-latency's timing tolerance may miss, on a very loaded machine
+        from tests.test_hub import assert_only_latency_noise
+
+        assert_only_latency_noise(tmp_path / "reports" / "ana.json", "E3")
     for name in ("陈晨", "hang", "crash"):
         assert rows[name][t4] == rows[name][e3] == "✗", (name, out)
     reports = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "reports").glob("*.json")}
