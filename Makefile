@@ -17,7 +17,7 @@ export OMP_WAIT_POLICY := PASSIVE
 # the learner's global configuration.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 
-.PHONY: lab test test-fast install browser clean-venv test-setup
+.PHONY: lab test test-fast install browser hub clean-venv test-setup
 
 install: $(STAMP)
 
@@ -44,7 +44,15 @@ browser:
 	      || echo "note: could not install chromium and fonts-noto-cjk; the browser test will be skipped"; \
 	  else echo "note: chromium or a CJK font not found and apt-get not usable here; the browser test will be skipped"; fi; }
 
-test: $(STAMP) browser
+# Debian's configurable-http-proxy for the real-hub test (root + apt only; otherwise that test skips).
+hub:
+	@command -v configurable-http-proxy >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq node-configurable-http-proxy >/dev/null) \
+	      || echo "note: could not install configurable-http-proxy; the hub test will be skipped"; \
+	  else echo "note: configurable-http-proxy not found and apt-get not usable here; the hub test will be skipped"; fi; }
+
+test: $(STAMP) browser hub
 	$(PY) -m coursekit pretrain --quiet
 	$(PY) -m pytest -n 2 --dist loadfile
 

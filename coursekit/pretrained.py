@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -104,6 +105,23 @@ def _load(path: Path, recipe: Recipe) -> nn.Module | None:
         return None
 
 
+def _save(model: nn.Module, recipe: Recipe, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # write then rename: a reader (another notebook running in parallel) never sees half a file
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save({"key": recipe.key(), "recipe": asdict(recipe), "state_dict": model.state_dict()}, tmp)
+        # mkstemp makes the file private (0600); a cache shared by a class must be readable by all
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def pretrained(name: str = "teacher", *, seed: int = 0, progress: bool = True,
                retrain: bool = False) -> nn.Module:
     """A trained ``TeacherNet`` ("teacher") or ``StudentNet`` ("student") for the digits, in eval mode.
@@ -119,11 +137,10 @@ def pretrained(name: str = "teacher", *, seed: int = 0, progress: bool = True,
     model = None if retrain or not path.exists() else _load(path, recipe)
     if model is None:
         model = _train(recipe, progress)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # write then rename: a reader (another notebook running in parallel) never sees half a file
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        torch.save({"key": recipe.key(), "recipe": asdict(recipe), "state_dict": model.state_dict()}, tmp)
-        os.replace(tmp, path)
+        try:
+            _save(model, recipe, path)
+        except OSError as exc:  # a read-only shared cache (a hub's): use the model, keep nothing
+            warnings.warn(f"could not cache the trained {name} in {path.parent} ({exc.strerror or exc}); "
+                          "it was trained for this session only", RuntimeWarning, stacklevel=2)
     model.eval()
     return model

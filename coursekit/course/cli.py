@@ -98,7 +98,7 @@ def _check(args) -> int:
 
 
 def _report(args) -> int:
-    from coursekit.course import render, report
+    from coursekit.course import report
 
     _tolerant_stdout()
     table = report.combine_reports(args.reports, course_version=args.course_version)
@@ -106,6 +106,16 @@ def _report(args) -> int:
         print(f"rejected: {reason}", file=sys.stderr)
     for note in table.notes:
         print(f"note: {note}", file=sys.stderr)
+    _write_table(table, args)
+    if table.rejected:
+        print(f"{len(table.rejected)} of {len(args.reports)} report(s) rejected (see above)", file=sys.stderr)
+        return 1
+    return 0 if table.rows and not any(r.flag for r in table.rows) else 1
+
+
+def _write_table(table, args) -> None:
+    from coursekit.course import render
+
     print(render.class_table_text(table, args.lang))
     for target, write in ((args.csv, render.class_table_csv), (args.markdown, render.class_table_markdown)):
         if target:
@@ -115,10 +125,35 @@ def _report(args) -> int:
             path.write_text(write(table, args.lang), encoding="utf-8-sig" if write is render.class_table_csv
                             else "utf-8")
             print(f"wrote {path}", file=sys.stderr)
-    if table.rejected:
-        print(f"{len(table.rejected)} of {len(args.reports)} report(s) rejected (see above)", file=sys.stderr)
-        return 1
-    return 0 if table.rows else 1
+
+
+def _grade(args) -> int:
+    import time
+
+    from coursekit.course.grade import grade, save_reports
+
+    _tolerant_stdout()
+
+    def progress(run) -> None:
+        state = run.problem or f"{len(run.notebooks)} notebook(s) checked"
+        print(f"{run.learner}: {state} ({run.seconds:.0f} s)", file=sys.stderr, flush=True)
+
+    start = time.perf_counter()
+    table, runs = grade(args.sources, jobs=args.jobs, timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                        progress=progress)
+    wall = time.perf_counter() - start
+    for _, reason in table.rejected:
+        print(f"rejected: {reason}", file=sys.stderr)
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    _write_table(table, args)
+    if args.save_reports:
+        for path in save_reports(runs, args.save_reports):
+            print(f"wrote {path}", file=sys.stderr)
+    total = sum(r.seconds for r in runs)
+    print(f"re-checked {len(runs)} learner(s) in {wall:.0f} s with --jobs {args.jobs} "
+          f"({total:.0f} s one after another)", file=sys.stderr)
+    return 0 if table.rows and not table.rejected and not any(r.flag for r in table.rows) else 1
 
 
 def _tolerant_stdout() -> None:
@@ -201,6 +236,23 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--course-version", metavar="VERSION",
                      help="accept only reports of this course version (default: the version most reports have)")
     rep.set_defaults(run=_report)
+    grd = sub.add_parser("grade", help="re-check each learner's notebooks yourself and build the class table",
+                         description="Re-run `coursekit check` on every learner folder (each in its own temporary "
+                                     "copy and process, up to --jobs at a time) and combine the results into the "
+                                     "class table of `coursekit report`. A .json argument is taken as handed in. "
+                                     "This runs the learners' code with your rights: see docs/instructors.md.")
+    grd.add_argument("sources", nargs="+", metavar="LEARNER_FOLDER",
+                     help="one folder per learner (named after them), or handed-in REPORT.json files")
+    grd.add_argument("--jobs", type=int, default=1, metavar="N", help="learners checked at the same time (default 1)")
+    grd.add_argument("--timeout", type=_positive_seconds("--timeout"), default=120.0, metavar="SECONDS",
+                     help="time limit for each cell (default: 120)")
+    grd.add_argument("--notebook-timeout", type=_positive_seconds("--notebook-timeout"), metavar="SECONDS",
+                     help="time limit for a whole notebook (default: max(600, 4 x --timeout))")
+    grd.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+    grd.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
+    grd.add_argument("--save-reports", metavar="FOLDER", help="also keep each learner's re-check report (JSON)")
+    grd.add_argument("--lang", choices=["en", "zh"], default="en", help="language of headers and legend")
+    grd.set_defaults(run=_grade)
     doc = sub.add_parser("doctor", help="check that this machine is ready for class (before a lab)")
     doc.set_defaults(run=_doctor)
     from coursekit.course.setup import add_commands  # setup, lab: the Makefile's work, Python only

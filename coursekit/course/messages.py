@@ -118,10 +118,12 @@ LEGEND = {
 HEAD = {
     "en": {"learner": "learner", "total": "evidenced", "counts": "evidenced by",
            "title": "Class checklist (course {version}, {n} learners)", "rejected": "Not included:",
-           "notes": "Notes:"},
+           "notes": "Notes:", "source": "from", "rechecked": "re-checked", "handed_in": "handed-in JSON",
+           "flag_legend": "⚠ this row does not match what was checked or could not be re-checked (see the notes)"},
     "zh": {"learner": "学员", "total": "已达成", "counts": "达成人数",
            "title": "全班结业清单（课程版本 {version}，{n} 名学员）", "rejected": "未计入：",
-           "notes": "说明："},
+           "notes": "说明：", "source": "来源", "rechecked": "重新检查", "handed_in": "学员提交的 JSON",
+           "flag_legend": "⚠ 这一行与实际检查的结果不符，或无法重新检查（见说明）"},
 }
 
 

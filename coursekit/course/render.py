@@ -103,14 +103,23 @@ def _cells(table: ClassTable, row: ClassRow) -> list[str]:
     return [TABLE_MARKS.get(row.statuses.get(i, "not_checked"), "–") for i in table.item_ids]
 
 
+def _source(row: ClassRow, lang: str) -> str:
+    word = HEAD[lang]["rechecked" if row.source == "rechecked" else "handed_in"]
+    return f"{word} ⚠" if row.flag else word
+
+
 def _grid(table: ClassTable, lang: str) -> list[list[str]]:
     head = HEAD[lang]
     n = len(table.rows)
-    grid = [[head["learner"], *table.item_ids, head["total"]]]
+    # the "from" column appears once a row was re-checked or flagged (coursekit grade, or a bad report)
+    sourced = any(r.source != "handed_in" or r.flag for r in table.rows)
+    extra = [head["source"]] if sourced else []
+    grid = [[head["learner"], *table.item_ids, head["total"], *extra]]
     for row in table.rows:
-        grid.append([row.learner, *_cells(table, row), f"{row.evidenced}/{len(table.item_ids)}"])
+        grid.append([row.learner, *_cells(table, row), f"{row.evidenced}/{len(table.item_ids)}",
+                     *([_source(row, lang)] if sourced else [])])
     counts = table.counts()
-    grid.append([head["counts"], *(f"{counts[i]}/{n}" for i in table.item_ids), ""])
+    grid.append([head["counts"], *(f"{counts[i]}/{n}" for i in table.item_ids), "", *([""] if sourced else [])])
     return grid
 
 
@@ -125,6 +134,8 @@ def class_table_text(table: ClassTable, lang: str = "en") -> str:
         if k == 0 or k == len(grid) - 2:
             lines.append("  ".join("-" * w for w in widths))
     lines += ["", LEGEND[lang]]
+    if any(r.flag for r in table.rows):
+        lines.append(HEAD[lang]["flag_legend"])
     return "\n".join(lines)
 
 
@@ -145,12 +156,15 @@ def class_table_markdown(table: ClassTable, lang: str = "en") -> str:
     grid = _grid(table, lang)
     lines = [f"# {HEAD[lang]['title'].format(version=table.course_version, n=len(table.rows))}", ""]
     lines.append("| " + " | ".join(esc(c) for c in grid[0]) + " |")
-    lines.append("|" + "|".join([":---"] + [":-:"] * (len(grid[0]) - 2) + ["--:"]) + "|")
+    align = [":---"] + [":-:"] * len(table.item_ids) + ["--:"] + [":---"] * (len(grid[0]) - len(table.item_ids) - 2)
+    lines.append("|" + "|".join(align) + "|")
     for r in grid[1:-1]:
         lines.append("| " + " | ".join(esc(c) for c in r) + " |")
     last = grid[-1]
     lines.append("| " + " | ".join([f"**{esc(last[0])}**", *last[1:]]) + " |")
     lines += ["", LEGEND[lang]]
+    if any(r.flag for r in table.rows):
+        lines += ["", HEAD[lang]["flag_legend"]]
     if table.rejected:
         lines += ["", f"**{HEAD[lang]['rejected']}**", ""]
         lines += [f"- {esc(reason)}" for _, reason in table.rejected]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
@@ -12,11 +13,59 @@ from pathlib import Path
 from coursekit.course.checklist import FORMAT, STATUSES, Item, load_checklist
 from coursekit.course.checklist import course_version as _course_version
 
-__all__ = ["ReportError", "ClassRow", "ClassTable", "load_report", "combine_reports"]
+__all__ = ["ReportError", "ClassRow", "ClassTable", "load_report", "verify_report", "combine_reports"]
 
 
 class ReportError(ValueError):
     """A report file that can't be used (the message names the file)."""
+
+
+def _find_notebook(named: str, report_path: Path) -> Path | None:
+    """The notebook a report names, where an instructor would have it: at that path (absolute, or
+    from the current folder), from the report's folder, or next to the report under its file name."""
+    p = Path(named)
+    candidates = [p] if p.is_absolute() else [p, report_path.parent / p]
+    candidates.append(report_path.parent / p.name)
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def verify_report(path: str | os.PathLike, data: dict, items: list[Item] | None = None) -> list[str]:
+    """Why a (valid) report does not match what it says was checked; [] when nothing is wrong.
+
+    Two things are compared: each item's status with the check results in the same file (a status
+    edited by hand no longer follows from them), and each notebook's sha256 with the notebook itself
+    when it is available (see :func:`_find_notebook`). Only re-running the notebook (``coursekit
+    grade``) proves a result; this catches a report edited by hand or handed in with another notebook.
+    """
+    from coursekit.course.checklist import CheckResult, NotebookResult, evaluate
+
+    path = Path(path)
+    items = load_checklist() if items is None else items
+    problems = []
+    results = []
+    for nb in data.get("notebooks") or []:
+        if not isinstance(nb, dict):
+            continue
+        checks = []
+        for c in nb.get("checks") or []:
+            if isinstance(c, dict) and isinstance(c.get("check_id"), str):
+                passed = c.get("passed") is True
+                if passed != (c.get("outcome") == "passed"):
+                    problems.append(f"check {c['check_id']} says passed={c.get('passed')!r} but outcome "
+                                    f"{c.get('outcome')!r}")
+                checks.append(CheckResult(c["check_id"], passed and c.get("outcome") == "passed",
+                                          str(c.get("outcome")), str(c.get("message", ""))))
+        results.append(NotebookResult(str(nb.get("path")), str(nb.get("status")), checks=checks))
+        named, digest = nb.get("path"), nb.get("sha256")
+        if isinstance(named, str) and isinstance(digest, str):
+            found = _find_notebook(named, path)
+            if found is not None and hashlib.sha256(found.read_bytes()).hexdigest() != digest:
+                problems.append(f"{found} is not the notebook that was checked (its sha256 differs)")
+    derived = {s.id: s.status for s in evaluate(results, items)}
+    for it in data["items"]:
+        if it["status"] == "evidenced" and derived.get(it["id"], "not_checked") != "evidenced":
+            problems.append(f"item {it['id']} says evidenced, but the checks in the file do not evidence it")
+    return problems
 
 
 def _parse_date(value: str) -> datetime:
@@ -59,10 +108,15 @@ def load_report(path: str | os.PathLike) -> dict:
 
 @dataclass
 class ClassRow:
+    """One learner's row. ``source``: ``handed_in`` (their JSON file) or ``rechecked`` (``coursekit
+    grade`` ran their notebooks); ``flag``: why the row can't be trusted as it is ("" when it can)."""
+
     learner: str
     date: str
     file: str
     statuses: dict[str, str]
+    source: str = "handed_in"
+    flag: str = ""
 
     @property
     def evidenced(self) -> int:
@@ -132,5 +186,10 @@ def combine_reports(paths: list[str | os.PathLike], items: list[Item] | None = N
     for name in sorted(kept, key=str.casefold):
         p, data = kept[name]
         statuses = {it["id"]: it["status"] for it in data["items"]}
-        rows.append(ClassRow(name, data["date"], p, statuses))
+        problems = verify_report(p, data, items)
+        flag = ""
+        if problems:
+            flag = "does not match what was checked: " + "; ".join(problems)
+            notes.append(f"learner '{name}' ({p}) {flag}; re-check with `coursekit grade`")
+        rows.append(ClassRow(name, data["date"], p, statuses, flag=flag))
     return ClassTable(item_ids, rows, course_version, rejected, notes)
