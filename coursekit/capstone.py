@@ -248,15 +248,18 @@ def report_table(cards) -> str:
     return "\n".join(rows)
 
 
-def int8_onnx(model: nn.Module, path: str | os.PathLike, calibration: torch.Tensor) -> Path:
-    """Export ``model`` and write its int8 (QDQ, per-channel int8 weights, uint8 activations) ONNX copy
-    to ``path``, calibrated on ``calibration`` (a batch of inputs). Returns ``path``."""
+def int8_onnx(model, path: str | os.PathLike, calibration: torch.Tensor) -> Path:
+    """Write an int8 (QDQ, per-channel int8 weights, uint8 activations) ONNX copy of ``model`` to
+    ``path``, calibrated on ``calibration`` (a batch of inputs), and return ``path``. ``model`` is an
+    ``nn.Module`` (exported first) or the path of an fp32 ``.onnx`` file (no second export)."""
     func = "int8_onnx"
-    check_type("model", model, func, nn.Module, "a torch.nn.Module")
+    check_type("model", model, func, (nn.Module, str, os.PathLike), "a torch.nn.Module or an .onnx path")
     check_type("calibration", calibration, func, torch.Tensor, "a torch.Tensor (a batch of inputs)")
     path = Path(path)
+    if not isinstance(model, nn.Module):
+        return quantize_onnx(Path(model), path, calibration)
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = to_onnx(model, Path(tmp) / "fp32.onnx", calibration[:2])  # a batch of 1 would be specialised by torch.export
+        fp32 = to_onnx(model, Path(tmp) / "fp32.onnx", calibration[:2])  # a batch of 1 would be specialised
         return quantize_onnx(fp32, path, calibration)
 
 
