@@ -52,7 +52,7 @@ def main(sparsity: float = 0.5) -> None:
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         splits, cands = candidates(Path(tmp), sparsity)
-        for key, card in SCENARIOS.items():
+        for card in SCENARIOS.values():
             print(f"\n== {card.describe()}")
             ref = report_card(cands["teacher"], card, data=splits, reference="self", name="teacher")
             cards = [ref] + [report_card(c, card, data=splits, reference=ref, name=n)

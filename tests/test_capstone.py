@@ -7,8 +7,14 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from coursekit.capstone import (ReportCard, int8_onnx, onnx_int8_weights, onnx_parameters, report_card,
-                                report_table)
+from coursekit.capstone import (
+    ReportCard,
+    int8_onnx,
+    onnx_int8_weights,
+    onnx_parameters,
+    report_card,
+    report_table,
+)
 from coursekit.data import DatasetSplits
 from coursekit.export import to_onnx
 from coursekit.plots.capstone import pareto_front, pareto_plot
