@@ -161,6 +161,9 @@ candidates = {
     "distilled int8": int8_onnx(distilled, work / "distilled-int8.onnx", calibration),
     "pruned int8": slim_int8,
 }
+print({name: type(c).__name__ for name, c in candidates.items()})
+
+# %%
 results = {}
 for key, card in SCENARIOS.items():
     runs = 5 if card.batch > 1 else 30  # batch 256 on 2 threads: fewer runs keep the lesson short
