@@ -13,14 +13,19 @@ The lesson's settings, so that its numbers can be reproduced (and checked on mor
   before and after raising the class-3 bias by the amount that maximises validation accuracy.
 
 Prints mean ± std over seeds and whether each difference exceeds the spread.
-Record the output in docs/benchmarks.md with the date and the machine.
+Record the output in docs/benchmarks.md with the date and the machine. With ``--record``, also
+writes the per-seed results to benchmarks/results/distill_results.json, which lesson 01 reads to
+print "on our machine: …" next to its own verdicts (reference numbers are never typed in by hand).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import datetime
+import json
 import os
+import platform
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -61,7 +66,17 @@ def main(argv=None) -> None:
     parser.add_argument("--cnn-seeds", type=int, default=3, help="seeds of the StudentNet comparison")
     parser.add_argument("--mlp-seeds", type=int, default=5, help="seeds of the MLPStudent experiments")
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run from here upwards")
+    parser.add_argument("--record", action="store_true",
+                        help="write the per-seed results to benchmarks/results/distill_results.json")
     args = parser.parse_args(argv)
+    recorded = {}
+
+    def record(key, comparison, baseline_values, treated_values, seeds, baseline_name, treated_name):
+        recorded[key] = {"baseline": list(baseline_values), "treated": list(treated_values),
+                         "seeds": list(seeds), "baseline_name": baseline_name, "treated_name": treated_name,
+                         "verdict": "exceeds the spread" if comparison.exceeds_spread else "within the spread",
+                         "difference": comparison.difference, "spread": comparison.spread}
+
     cnn_seeds = range(args.first_seed, args.first_seed + args.cnn_seeds)
     mlp_seeds = range(args.first_seed, args.first_seed + args.mlp_seeds)
     start = time.perf_counter()
@@ -91,7 +106,9 @@ def main(argv=None) -> None:
         print(f"StudentNet per seed {list(cnn_seeds)}: scratch {[f'{a:.2%}' for a in cnn['scratch']]}, "
               f"distilled {[f'{a:.2%}' for a in cnn['distilled']]}")
         if args.cnn_seeds > 1:
-            print(line("StudentNet, all labels", compare_seeds(cnn["scratch"], cnn["distilled"]), "scratch", "distilled"))
+            cmp = compare_seeds(cnn["scratch"], cnn["distilled"])
+            print(line("StudentNet, all labels", cmp, "scratch", "distilled"))
+            record("studentnet_all_labels", cmp, cnn["scratch"], cnn["distilled"], cnn_seeds, "scratch", "distilled")
 
     # MLPStudent experiments
     def mlp_loader(dataset, seed):
@@ -113,13 +130,17 @@ def main(argv=None) -> None:
         return
     small = {"scratch": [test(train_mlp(splits.train, s)) for s in mlp_seeds],
              "distilled": [test(train_mlp(splits.train, s, teacher_logits=train_logits)) for s in mlp_seeds]}
-    print(line("MLPStudent, all labels", compare_seeds(small["scratch"], small["distilled"]), "scratch", "distilled"))
+    cmp = compare_seeds(small["scratch"], small["distilled"])
+    print(line("MLPStudent, all labels", cmp, "scratch", "distilled"))
+    record("mlp_all_labels", cmp, small["scratch"], small["distilled"], mlp_seeds, "scratch", "distilled")
 
     few = split_labels(splits.train, 0.10, seed=0)
     ratio = len(mlp_loader(few.mixed, 0)) // len(mlp_loader(few.labelled, 0))
     alone = [test(train_mlp(few.labelled, s, epochs=MLP["epochs"] * ratio)) for s in mlp_seeds]
     taught = [test(train_mlp(few.mixed, s, teacher_logits=train_logits)) for s in mlp_seeds]
-    print(line(f"MLPStudent, {len(few.labelled)} labels", compare_seeds(alone, taught), "labels only", "distilled"))
+    cmp = compare_seeds(alone, taught)
+    print(line(f"MLPStudent, {len(few.labelled)} labels", cmp, "labels only", "distilled"))
+    record("mlp_few_labels", cmp, alone, taught, mlp_seeds, "labels only", "distilled")
 
     transfer = without_class(splits.train, 3)
     transfer_logits = compute_logits(teacher, transfer)
@@ -137,7 +158,19 @@ def main(argv=None) -> None:
           f"{fix.baseline_mean:.1%} ± {fix.baseline_std:.1%}, after {fix.treated_mean:.1%} ± {fix.treated_std:.1%} "
           f"(bias +{min(biases):g} to +{max(biases):g}, chosen on validation; overall test accuracy after "
           f"{sum(overall) / len(overall):.2%}); paper, MNIST: {PAPER_3S:.1%}")
+    record("omitted_class_3s", fix, before, after, mlp_seeds, "before the bias fix", "after")
     print(f"({time.perf_counter() - start:.0f} s)")
+    if args.record:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "distill_results.json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        data = {"benchmark": "benchmarks/distill_results.py", "command": "python benchmarks/distill_results.py "
+                + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
+                "date": datetime.date.today().isoformat(), "machine": f"{platform.machine()}, "
+                f"{os.cpu_count()} cores, torch {torch.__version__}", "results": recorded}
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+            f.write("\n")
+        print(f"recorded in {path}")
 
 
 if __name__ == "__main__":

@@ -214,3 +214,30 @@ def without_class(dataset: TensorDataset, label: int) -> TensorDataset:
     check_int("label", label, "without_class", low=0)
     keep = y != label
     return TensorDataset(x[keep], y[keep])
+
+
+# ---------------------------------------------------------------------------------------------
+# Lesson helper (issue 13, "teach"): fast shuffled batches for tiny models and step-counted budgets.
+
+def batch_loader(dataset, batch_size: int = 256, *, seed: int = 0, steps: int | None = None) -> DataLoader:
+    """Shuffled batches of ``dataset``, each fetched with ONE indexing operation.
+
+    For models so small (lesson 01's MLP) that fetching images one by one, as a plain ``DataLoader``
+    does, would take longer than training on them. ``dataset`` must accept a list of indices (a
+    ``TensorDataset`` does). With ``steps``, the loader yields exactly ``steps`` batches (reshuffling
+    after each pass), so a training budget can be counted in optimizer steps (lesson 02).
+    """
+    from torch.utils.data import BatchSampler, RandomSampler
+
+    func = "batch_loader"
+    check_type("dataset", dataset, func, torch.utils.data.Dataset, "a torch Dataset (e.g. a TensorDataset)")
+    check_int("batch_size", batch_size, func, low=1)
+    check_int("seed", seed, func, low=0)
+    if steps is not None:
+        check_int("steps", steps, func, low=1)
+    generator = torch.Generator().manual_seed(seed)
+    sampler = RandomSampler(dataset, generator=generator,
+                            num_samples=None if steps is None else steps * batch_size)
+    batches = BatchSampler(sampler, batch_size, drop_last=False)
+    return DataLoader(dataset, batch_size=None, sampler=batches, generator=generator)
+__all__ += ["batch_loader"]

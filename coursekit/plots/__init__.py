@@ -1,7 +1,7 @@
 """The figures the lessons draw, one module per lesson on a shared base. Every function returns a
 matplotlib Figure (nothing global changes).
 
-``_base`` (a fresh Figure), ``measure`` (lesson 00), ``distill`` (lesson 01), ``prune`` (lesson 02), ``capstone`` (lesson 06);
+``_base`` (a fresh Figure), ``measure`` (lesson 00), ``distill`` (lesson 01), ``prune`` (lesson 02), ``hardware`` (lesson 04), ``capstone`` (lesson 06);
 a new lesson adds its own module here and re-exports its figures below.
 """
 
@@ -14,6 +14,7 @@ from coursekit.plots.distill import (
     temperature_panels,
     value_heatmap,
 )
+from coursekit.plots.hardware import float_formats_figure, roofline_figure
 from coursekit.plots.measure import bar_compare
 from coursekit.plots.prune import (
     accuracy_vs_sparsity,
@@ -25,4 +26,4 @@ from coursekit.plots.prune import (
     weight_histograms,
 )
 
-__all__ = ["accuracy_vs_sparsity", "pareto_front", "pareto_plot", "bar_compare", "gradient_scale_plot", "gradual_vs_one_shot", "image_pairs", "seed_strip", "sensitivity_curves", "sparsity_bars", "sparsity_view_figure", "speed_comparison", "temperature_figure", "temperature_panels", "value_heatmap", "weight_histograms"]
+__all__ = ["accuracy_vs_sparsity", "bar_compare", "float_formats_figure", "gradient_scale_plot", "gradual_vs_one_shot", "image_pairs", "pareto_front", "pareto_plot", "roofline_figure", "seed_strip", "sensitivity_curves", "sparsity_bars", "sparsity_view_figure", "speed_comparison", "temperature_figure", "temperature_panels", "value_heatmap", "weight_histograms"]

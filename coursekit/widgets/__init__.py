@@ -2,7 +2,7 @@
 
 Each explorer's logic is a plain view function (tested without a browser); the widget only wires
 controls to it and shows the figure it returns. ``distill`` (lesson 01: temperature),
-``prune`` (lesson 02: sparsity); a new lesson adds its module and re-exports it here.
+``prune`` (lesson 02: sparsity), ``hardware`` (lesson 04: roofline); a new lesson adds its module and re-exports it here.
 """
 
 from coursekit.widgets._base import Explorer, png
@@ -12,7 +12,8 @@ from coursekit.widgets.distill import (
            temperature_explorer,
            temperature_view,
 )
+from coursekit.widgets.hardware import RooflineView, roofline_explorer, roofline_view
 from coursekit.widgets.prune import SparsityView, sparsity_explorer, sparsity_view
 
-__all__ = ["Explorer", "SparsityView", "TemperatureExplorer", "TemperatureView", "png", "sparsity_explorer",
+__all__ = ["Explorer", "RooflineView", "SparsityView", "TemperatureExplorer", "TemperatureView", "png", "roofline_explorer", "roofline_view", "sparsity_explorer",
            "sparsity_view", "temperature_explorer", "temperature_view"]

@@ -27,6 +27,10 @@
 #
 # Every later lesson compares against the numbers you compute here. Nothing in this notebook is typed
 # in by hand: every number is measured when you run it, on your machine.
+#
+# Along the way, **Predict** asks you to commit to an answer before you run a cell, and **Observe and
+# explain** asks about what a cell printed; each is answered a few cells later. Lines starting with ✓
+# are claims the lesson checks about its own measurements (✗: not so on your machine — find out why).
 
 # %%
 # %matplotlib inline
@@ -46,6 +50,7 @@ from coursekit.metrics import count_flops, measure_latency
 from coursekit.models import count_parameters, model_size_bytes
 from coursekit.plots import bar_compare
 from coursekit.pretrained import pretrained
+from coursekit.stats import claim, ratio_range
 from coursekit.train import evaluate
 
 torch.manual_seed(0)
@@ -111,13 +116,17 @@ print(f"the student is {100 * (accuracy['teacher'] - accuracy['student']):+.1f} 
 # A convolution with `c_in` input channels, `c_out` output channels and a `k×k` kernel holds
 # `c_out · c_in · k · k` weights plus `c_out` biases. Let's check that formula on the teacher's first
 # layer, then count everything.
+#
+# **Predict:** a float32 number takes 4 bytes. If the teacher has N parameters, will its file on disk
+# be exactly 4·N bytes, a little more, or a little less? Why?
 
 # %%
 first = teacher.features[0]
 by_hand = first.out_channels * first.in_channels * first.kernel_size[0] * first.kernel_size[1] + first.out_channels
 print(f"first conv: {first}")
 print(f"by hand: {by_hand} parameters; counted by torch: {sum(p.numel() for p in first.parameters())}")
-assert by_hand == sum(p.numel() for p in first.parameters())
+claim(by_hand == sum(p.numel() for p in first.parameters()), "the formula counts the first conv's parameters exactly",
+      "公式准确数出了第一个卷积层的参数")
 
 params = {name: count_parameters(m) for name, m in models.items()}
 size = {name: model_size_bytes(m) for name, m in models.items()}
@@ -132,7 +141,7 @@ print(f"teacher / student: {params['teacher'] / params['student']:.1f}× the par
       f"{size['teacher'] / size['student']:.1f}× the bytes")
 
 # %% [markdown]
-# Size on disk is almost exactly 4 bytes (one float32) per parameter. The small excess, computed above,
+# (Answer to the prediction.) Size on disk is almost exactly 4 bytes (one float32) per parameter. The small excess, computed above,
 # is made of buffers that are saved but are not parameters (BatchNorm's running mean and variance — only
 # the teacher has them) and the file format's bookkeeping, a roughly fixed cost per saved tensor. So
 # there are two ways to make the file smaller: fewer parameters (lesson 02, by removing whole channels)
@@ -146,6 +155,9 @@ print(f"teacher / student: {params['teacher'] / params['student']:.1f}× the par
 # multiply-adds, or twice as many FLOPs (a multiply-add counts as 2, as in `torch.utils.flop_counter`).
 # `count_flops` counts only convolutions and matrix multiplies — nearly all the arithmetic. BatchNorm,
 # ReLU and pooling count as zero FLOPs, yet they still take time: a first hint that FLOPs and time differ.
+#
+# **Predict:** the student has about a tenth of the teacher's parameters (section 4). Will it also
+# need about a tenth of the teacher's FLOPs? (Question 1 at the end asks you to explain what you see.)
 
 # %%
 x1 = splits.test[:1][0]  # one image, (1, 1, 8, 8)
@@ -153,7 +165,8 @@ h, w = x1.shape[-2:]
 k = first.kernel_size[0] * first.kernel_size[1]
 conv_flops_by_hand = 2 * first.out_channels * first.in_channels * k * h * w
 print(f"first conv by hand: {conv_flops_by_hand:,} FLOPs; counted: {count_flops(first, x1):,}")
-assert conv_flops_by_hand == count_flops(first, x1)
+claim(conv_flops_by_hand == count_flops(first, x1), "the formula counts the first conv's FLOPs exactly",
+      "公式准确数出了第一个卷积层的 FLOPs")
 
 flops = {name: count_flops(m, x1) for name, m in models.items()}
 for name in models:
@@ -168,6 +181,8 @@ print(f"teacher / student FLOPs: {flops_ratio:.1f}×")
 # in a row, on one thread, and look at every single time. We use a freshly built teacher that has never
 # run (the trained one has already been called above); its weights are random, but the values of the
 # weights don't change how long the arithmetic takes.
+#
+# **Predict:** will the twenty times be about equal? If not, which calls will stand out?
 
 # %%
 from coursekit.models import TeacherNet  # noqa: E402
@@ -188,7 +203,7 @@ print(f"first call: {naive_ms[0]:.2f} ms; typical (middle value of calls 11-20):
       f"first / typical = {naive_ms[0] / typical:.1f}×; slowest / fastest call = {max(naive_ms) / min(naive_ms):.1f}×")
 
 # %% [markdown]
-# Usually the first calls are the slowest (check the first / typical ratio above): they pay one-off costs — allocating memory, choosing kernels, filling caches — that a
+# (Answer to the prediction.) Usually the first calls are the slowest (check the first / typical ratio above): they pay one-off costs — allocating memory, choosing kernels, filling caches — that a
 # running service never pays again. Rule 1: **warm up** before timing.
 #
 # Even after warm-up, times vary from run to run: the operating system, other programs and the CPU's
@@ -245,7 +260,7 @@ if cores < 2:
 
 
 # %% [markdown]
-# Read the table before going on:
+# **Observe and explain** before going on (section 7 answers both):
 # - How much cheaper is one image when it travels in a batch of 64 (compare `ms / image`)?
 # - Do 2 threads help at batch 1? At batch 64? (Your answer depends on your machine: try it.)
 
@@ -256,17 +271,14 @@ if cores < 2:
 # whether it travels alone or in a batch of 64 — its FLOPs are identical — and (b) the teacher would
 # be slower than the student by exactly their FLOPs ratio, at every batch size and thread count.
 # Let's test both predictions against the measurements above, allowing for the noise we measured: a
-# prediction fails only when it lies outside the range the three repeats allow.
+# prediction fails only when it lies outside the range the three repeats allow
+# (`coursekit.stats.ratio_range(a, b)`: from `min(a) / max(b)` to `max(a) / min(b)`). **Predict** first:
+# will (a) hold? Will (b)?
 
 # %%
-def ratio_range(a, b):
-    """Lowest and highest ratio a / b that the three repeats of each allow."""
-    return min(medians[a]) / max(medians[b]), max(medians[a]) / min(medians[b])
-
-
 print("(a) time per image, alone vs in a batch of 64 (1 thread); FLOPs per image are identical:")
 for name in models:
-    low, high = ratio_range((name, 1, 1), (name, 64, 1))
+    low, high = ratio_range(medians[(name, 1, 1)], medians[(name, 64, 1)])
     low, high = 64 * low, 64 * high  # per image: the batch-64 time is shared by 64 images
     verdict = "holds" if low <= 1.0 <= high else "fails"
     print(f"    {name:8s} {latency(name, 1, 1) / (latency(name, 64, 1) / 64):5.1f}× apart "
@@ -276,13 +288,14 @@ print(f"(b) teacher / student latency vs their FLOPs ratio, {flops_ratio:.1f}×,
       f"and their bytes ratio, {size['teacher'] / size['student']:.1f}×:")
 for batch in (1, 64):
     for threads in (1, 2):
-        low, high = ratio_range(("teacher", batch, threads), ("student", batch, threads))
+        low, high = ratio_range(medians[("teacher", batch, threads)], medians[("student", batch, threads)])
         verdict = "holds" if low <= flops_ratio <= high else "fails"
         print(f"    batch {batch:2d}, {threads} thread(s): {latency('teacher', batch, threads) / latency('student', batch, threads):5.1f}× "
               f"(noise allows {low:.1f}–{high:.1f}×) → prediction (b) {verdict}")
 
 # %% [markdown]
-# Read your verdicts above. Three costs besides arithmetic are at work:
+# (Answers to the predictions and to the questions under the latency table.) Read your verdicts above.
+# Three costs besides arithmetic are at work:
 #
 # - **A fixed cost per layer call** — Python, dispatching the operator, allocating the output. It is
 #   the same for 1 image or 64, so batching spreads it thin. It pulls the teacher/student ratio
@@ -292,8 +305,8 @@ for batch in (1, 64):
 #   64 reuses each weight 64 times. Weight traffic pulls the ratio towards the *bytes* ratio, which here
 #   is larger than the FLOPs ratio — especially when the student's weights fit in the CPU's caches and
 #   the teacher's don't.
-# - **Threads** — a second thread only pays off when there is enough work to split, and on a busy
-#   machine it may have to wait for a core.
+# - **Threads** — a second thread only pays off when there is enough work to split (more at batch 64
+#   than at batch 1), and on a busy machine it may have to wait for a core.
 #
 # The first two pull the teacher/student ratio in opposite directions, so when prediction (b) holds it
 # is partly by coincidence of the two. Prediction (a) has no such luck: batching removes per-call

@@ -25,13 +25,15 @@
 # | 用户要等多久？ | 延迟 (latency)：先预热 (warm-up)，再多次运行，取中位数 (median) 和 p90，并注明批大小 (batch size) 和线程数 (threads) |
 #
 # 后面的每一课都会拿自己的结果和这里算出的数字作比较。本笔记本中没有任何手工填写的数字：每一个数字都是你运行时在自己的机器上实测出来的。
+#
+# 一路上，**预测 (Predict)** 请你在运行某个单元格之前先给出答案，**观察与解释 (Observe and explain)** 则针对单元格打印出的结果提问；每个问题都会在几个单元格之后给出答案。以 ✓ 开头的行，是本课对自己测量结果所做的断言，并已检查成立（✗ 表示在你的机器上不成立——找找原因）。
 
 # %%
 # %matplotlib inline
 import os
 
-# 空闲的 OpenMP 线程会忙等 (busy-wait)，在繁忙的机器上会让多线程计时严重变慢。
-# 设为 PASSIVE 后它们会休眠。这个设置只有在导入 torch 之前完成才会生效。
+# Idle OpenMP threads busy-wait, which slows multi-thread timings down badly on a busy machine.
+# PASSIVE makes them sleep. It only works if set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import statistics
@@ -44,10 +46,11 @@ from coursekit.metrics import count_flops, measure_latency
 from coursekit.models import count_parameters, model_size_bytes
 from coursekit.plots import bar_compare
 from coursekit.pretrained import pretrained
+from coursekit.stats import claim, ratio_range
 from coursekit.train import evaluate
 
 torch.manual_seed(0)
-# 本进程可以使用的 CPU 核心数（容器或 `taskset` 分给它的核心可能比整台机器的少）
+# the cores this process may use (a container or `taskset` can give it fewer than the machine has)
 cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 print(f"torch {torch.__version__}; torch uses {torch.get_num_threads()} threads by default; "
       f"{cores} CPU core(s) available to this notebook")
@@ -101,13 +104,16 @@ print(f"the student is {100 * (accuracy['teacher'] - accuracy['student']):+.1f} 
 # ## 4. 参数量与磁盘大小
 #
 # 一个输入通道数为 `c_in`、输出通道数为 `c_out`、卷积核大小为 `k×k` 的卷积层，含有 `c_out · c_in · k · k` 个权重，外加 `c_out` 个偏置 (bias)。我们先在教师模型的第一层上验证这个公式，再把全部参数数一遍。
+#
+# **预测：** 一个 float32 数占 4 个字节。如果教师模型有 N 个参数，它在磁盘上的文件会正好是 4·N 字节、略多一点，还是略少一点？为什么？
 
 # %%
 first = teacher.features[0]
 by_hand = first.out_channels * first.in_channels * first.kernel_size[0] * first.kernel_size[1] + first.out_channels
 print(f"first conv: {first}")
 print(f"by hand: {by_hand} parameters; counted by torch: {sum(p.numel() for p in first.parameters())}")
-assert by_hand == sum(p.numel() for p in first.parameters())
+claim(by_hand == sum(p.numel() for p in first.parameters()), "the formula counts the first conv's parameters exactly",
+      "公式准确数出了第一个卷积层的参数")
 
 params = {name: count_parameters(m) for name, m in models.items()}
 size = {name: model_size_bytes(m) for name, m in models.items()}
@@ -122,20 +128,23 @@ print(f"teacher / student: {params['teacher'] / params['student']:.1f}× the par
       f"{size['teacher'] / size['student']:.1f}× the bytes")
 
 # %% [markdown]
-# 磁盘大小几乎正好等于每个参数 4 字节（一个 float32）。多出来的那一点点（上面已经算出）由两部分组成：一是会被保存下来、但不算参数的缓冲区 (buffer)，即 BatchNorm 的滑动均值和方差 (running mean / variance)——只有教师模型有；二是文件格式本身的开销（元数据），每保存一个张量 (tensor) 大致要付一笔固定的开销。所以，要让文件变小有两条路：减少参数个数（第 02 课，剪枝 (pruning)，做法是删掉整个通道），或者减少每个参数占用的字节数（量化 (quantization)，在课程的第二阶段）。
+# （预测的答案。）磁盘大小几乎正好等于每个参数 4 字节（一个 float32）。多出来的那一点点（上面已经算出）由两部分组成：一是会被保存下来、但不算参数的缓冲区 (buffer)，即 BatchNorm 的滑动均值和方差 (running mean / variance)——只有教师模型有；二是文件格式本身的开销（元数据），每保存一个张量 (tensor) 大致要付一笔固定的开销。所以，要让文件变小有两条路：减少参数个数（第 02 课，剪枝 (pruning)，做法是删掉整个通道），或者减少每个参数占用的字节数（量化 (quantization)，在课程的第二阶段）。
 
 # %% [markdown]
 # ## 5. FLOPs：一次预测要做多少计算？
 #
 # 卷积在它的 `H·W` 个输出位置中的每一个上（带 `padding=1` 填充 (padding) 时，3×3 卷积会保持 8×8 的尺寸），都要计算 `c_out` 个长度为 `c_in·k·k` 的点积：总共是 `c_out·c_in·k·k·H·W` 次乘加 (multiply-add)，也就是两倍于此的 FLOPs（和 `torch.utils.flop_counter` 的约定一样，一次乘加记作 2 次浮点运算）。`count_flops` 只统计卷积和矩阵乘法——它们几乎占了全部计算量。BatchNorm、ReLU 和池化 (pooling) 都记作 0 FLOPs，却同样要花时间：这是 FLOPs 和耗时并不一致的第一个迹象。
+#
+# **预测：** 学生模型的参数量大约是教师模型的十分之一（第 4 节）。它需要的 FLOPs 是否也大约是教师模型的十分之一？（本课最后的第 1 个问题会请你解释看到的结果。）
 
 # %%
-x1 = splits.test[:1][0]  # 一张图像，形状 (1, 1, 8, 8)
+x1 = splits.test[:1][0]  # one image, (1, 1, 8, 8)
 h, w = x1.shape[-2:]
 k = first.kernel_size[0] * first.kernel_size[1]
 conv_flops_by_hand = 2 * first.out_channels * first.in_channels * k * h * w
 print(f"first conv by hand: {conv_flops_by_hand:,} FLOPs; counted: {count_flops(first, x1):,}")
-assert conv_flops_by_hand == count_flops(first, x1)
+claim(conv_flops_by_hand == count_flops(first, x1), "the formula counts the first conv's FLOPs exactly",
+      "公式准确数出了第一个卷积层的 FLOPs")
 
 flops = {name: count_flops(m, x1) for name, m in models.items()}
 for name in models:
@@ -147,6 +156,8 @@ print(f"teacher / student FLOPs: {flops_ratio:.1f}×")
 # ## 6. 延迟：用户要等多久？
 #
 # 给模型计时看上去很简单：按下秒表，调用模型，停下秒表。我们就照这个办法，在单线程下连续调用二十次，把每一次的耗时都列出来看看。这里用的是一个刚刚新建、从未运行过的教师模型（训练好的那个在上面已经被调用过了）；它的权重是随机的，但权重的取值并不影响计算要花多长时间。
+#
+# **预测：** 这二十次的耗时会差不多吗？如果不会，哪几次会特别突出？
 
 # %%
 from coursekit.models import TeacherNet  # noqa: E402
@@ -167,7 +178,7 @@ print(f"first call: {naive_ms[0]:.2f} ms; typical (middle value of calls 11-20):
       f"first / typical = {naive_ms[0] / typical:.1f}×; slowest / fastest call = {max(naive_ms) / min(naive_ms):.1f}×")
 
 # %% [markdown]
-# 通常最开始的几次调用最慢（看看上面打印的 first / typical 之比）：它们要支付一些一次性开销——分配内存、选择计算内核 (kernel)、填充缓存——而一个持续运行的服务之后再也不用付这些代价。规则 1：计时之前先**预热**。
+# （预测的答案。）通常最开始的几次调用最慢（看看上面打印的 first / typical 之比）：它们要支付一些一次性开销——分配内存、选择计算核 (kernel)、填充缓存——而一个持续运行的服务之后再也不用付这些代价。规则 1：计时之前先**预热**。
 #
 # 即使预热过了，每次运行的耗时仍会上下波动：操作系统、其他程序以及 CPU 的时钟频率都会带来干扰。一次慢的运行就能把*平均值 (mean)* 拉高，而**中位数**（排在正中间的那一次）却不受影响。**p90**（有 90% 的运行比它快）反映的是用户“运气不好”时看到的情况。规则 2：对**多次运行**计时，并报告中位数和 p90。`measure_latency` 同时遵循这两条规则。
 
@@ -217,25 +228,20 @@ if cores < 2:
 
 
 # %% [markdown]
-# 继续往下之前，先仔细读一读这张表：
+# 继续往下之前，先**观察与解释**这张表（第 7 节会回答这两个问题）：
 # - 一张图像放进 64 张的批次里一起处理，每张图像的耗时能降低多少（比较 `ms / image` 一列）？
 # - 批大小为 1 时，2 个线程有帮助吗？批大小为 64 时呢？（答案取决于你的机器：动手试一试。）
 
 # %% [markdown]
 # ## 7. FLOPs 之比不等于延迟之比
 #
-# FLOPs 统计的是计算量。假如耗时只取决于计算量，那么：(a) 一张图像无论单独处理，还是放在 64 张的批次里处理，所花的时间都应该一样——它的 FLOPs 完全相同；(b) 在任何批大小和线程数下，教师模型比学生模型慢的倍数，都应该恰好等于二者的 FLOPs 之比。下面就用上面的测量结果来检验这两个预测，同时把测得的噪声考虑在内：只有当预测值落在三次重复测量所允许的范围之外时，才算预测不成立。
+# FLOPs 统计的是计算量。假如耗时只取决于计算量，那么：(a) 一张图像无论单独处理，还是放在 64 张的批次里处理，所花的时间都应该一样——它的 FLOPs 完全相同；(b) 在任何批大小和线程数下，教师模型比学生模型慢的倍数，都应该恰好等于二者的 FLOPs 之比。下面就用上面的测量结果来检验这两个预测，同时把测得的噪声考虑在内：只有当预测值落在三次重复测量所允许的范围之外时，才算预测不成立（`coursekit.stats.ratio_range(a, b)`：从 `min(a) / max(b)` 到 `max(a) / min(b)`）。先**预测**：(a) 会成立吗？(b) 呢？
 
 # %%
-def ratio_range(a, b):
-    """Lowest and highest ratio a / b that the three repeats of each allow."""
-    return min(medians[a]) / max(medians[b]), max(medians[a]) / min(medians[b])
-
-
 print("(a) time per image, alone vs in a batch of 64 (1 thread); FLOPs per image are identical:")
 for name in models:
-    low, high = ratio_range((name, 1, 1), (name, 64, 1))
-    low, high = 64 * low, 64 * high  # 换算到每张图像：批大小 64 的耗时由 64 张图像分摊
+    low, high = ratio_range(medians[(name, 1, 1)], medians[(name, 64, 1)])
+    low, high = 64 * low, 64 * high  # per image: the batch-64 time is shared by 64 images
     verdict = "holds" if low <= 1.0 <= high else "fails"
     print(f"    {name:8s} {latency(name, 1, 1) / (latency(name, 64, 1) / 64):5.1f}× apart "
           f"(noise allows {low:.1f}–{high:.1f}×) → prediction (a) {verdict}")
@@ -244,17 +250,17 @@ print(f"(b) teacher / student latency vs their FLOPs ratio, {flops_ratio:.1f}×,
       f"and their bytes ratio, {size['teacher'] / size['student']:.1f}×:")
 for batch in (1, 64):
     for threads in (1, 2):
-        low, high = ratio_range(("teacher", batch, threads), ("student", batch, threads))
+        low, high = ratio_range(medians[("teacher", batch, threads)], medians[("student", batch, threads)])
         verdict = "holds" if low <= flops_ratio <= high else "fails"
         print(f"    batch {batch:2d}, {threads} thread(s): {latency('teacher', batch, threads) / latency('student', batch, threads):5.1f}× "
               f"(noise allows {low:.1f}–{high:.1f}×) → prediction (b) {verdict}")
 
 # %% [markdown]
-# 先看看上面打印的结论（输出中的 holds 表示成立，fails 表示不成立）。除了计算本身，还有三种开销在起作用：
+# （对预测以及延迟表下面那两个问题的回答。）先看看上面打印的结论（输出中的 “holds” 表示成立，“fails” 表示不成立，“noise allows” 即噪声所允许的范围）。除了计算本身，还有三种开销在起作用：
 #
 # - **每次调用一层的固定开销**——Python 本身、算子分派 (dispatch)、为输出分配内存。无论是 1 张图像还是 64 张，这笔开销都一样，所以批处理能把它摊薄。它会把教师/学生的延迟之比拉向 1×（两个模型的层数差不多）。
 # - **内存访问 (memory traffic)**——每次调用都要从内存中读取全部权重。处理单张图像时，教师模型要读入它的全部权重（大小见第 4 节打印的结果），而每个权重只参与很少的计算；批大小为 64 时，每个权重会被重复使用 64 次。读取权重的开销会把这个比值拉向*字节数*之比，而这里字节数之比比 FLOPs 之比更大——尤其是当学生模型的权重能装进 CPU 缓存 (cache)、而教师模型的装不下时。
-# - **线程**——只有当工作量多到值得拆分时，第二个线程才划算；在繁忙的机器上，它还可能要排队等待空闲的核心。
+# - **线程**——只有当工作量多到值得拆分时（批大小 64 比批大小 1 多得多），第二个线程才划算；在繁忙的机器上，它还可能要排队等待空闲的核心。
 #
 # 前两种开销把教师/学生之比往相反的方向拉，所以即使预测 (b) 成立，也有几分是两者恰好相互抵消的巧合。预测 (a) 就没有这种运气：批处理省掉了逐次调用的开销，所以单独处理一张图像，总是比它在批次中分摊到的那一份更贵。
 #
@@ -301,6 +307,6 @@ bar_compare({
 # - 先预热，再多次计时，报告中位数和 p90，并注明批大小和线程数。
 # - FLOPs 预测的是工作量，而不是时间：额外开销和内存访问同样重要，输入越小越是如此。
 #
-# **本课对应的清单项：** E3——理解不同硬件平台的性能特点（本课具体指：CPU 上的线程数和批大小）。
+# **本课对应的检查清单条目：** E3——理解不同硬件平台的性能特点（本课具体指：CPU 上的线程数和批大小）。
 #
 # **下一步：** 完成练习 `exercises/zh/00_measure_first.py`（手算参数量和 FLOPs；编写一个带预热、中位数和 p90 的延迟测量函数），然后进入第 01 课：知识蒸馏 (knowledge distillation)。
