@@ -214,8 +214,21 @@ claim(not every, "no single candidate passes every card: each card needs its own
 #
 # *On a GPU the answer would change*: at batch 256 a GPU makes the teacher's FLOPs nearly free, so the
 # server card could keep the teacher (in fp16) and spend its budget on accuracy, while int8 ONNX on the
-# CPU provider would not be the fast path. Lesson 04 measures this; if its GPU table is absent on your
-# machine (no GPU), treat this paragraph as a prediction, not a measurement.
+# CPU provider would not be the fast path. Lesson 04 measures this on a GPU: the next cell prints its
+# recorded GPU table, or says that none is recorded — then treat this paragraph as a prediction, not a
+# measurement.
+
+# %%
+from coursekit.gpu import gpu_reference  # lesson 04's recorded GPU table, if one was recorded
+
+gpu = gpu_reference()
+if gpu is None:
+    print("No GPU reference table is recorded here (lesson 04's benchmarks/gpu_reference.py needs CUDA):\n"
+          "the GPU paragraph above is a prediction, not a measurement.")
+else:
+    print({k: v for k, v in gpu.items() if not isinstance(v, (list, dict))})
+    for row in gpu.get("rows", [])[:8]:
+        print(row)
 
 # %%
 display(pareto_plot(results["phone"], title="phone card: all candidates"))
