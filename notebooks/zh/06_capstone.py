@@ -199,8 +199,8 @@ claim(not every, "no single candidate passes every card: each card needs its own
 #   模型才能保持在范围内：量化教师是最省事的答案；也看看你的蒸馏学生是否恰好足够接近。
 #
 # *在 GPU 上答案会变*：批大小为 256 时，GPU 让教师的 FLOPs 几乎不花时间，所以服务器卡片可以保留教师
-# （用 fp16），把预算花在准确率上；而 CPU 执行器上的 int8 ONNX 就不再是最快的路径。第 04 课测量了这一点；
-# 如果你的机器上没有它的 GPU 表格（没有 GPU），请把这一段当作预测，而不是测量结果。
+# （用 fp16），把预算花在准确率上；而 CPU 执行器上的 int8 ONNX 就不再是最快的路径。第 04 课在 GPU 上测量了这一点：
+# 下一个单元格会打印它记录的 GPU 表格；如果没有记录（没有 GPU），它会明说——那时请把这一段当作预测，而不是测量结果。
 
 # %%
 from coursekit.gpu import gpu_reference  # lesson 04's recorded GPU table, if one was recorded
