@@ -105,6 +105,11 @@ class LabServer:
             path = self.workdir / "settings" / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(content))
+        # the server settings `python -m coursekit setup-lab` writes into the course's environment
+        from coursekit.course.labenv import server_config
+
+        (self.workdir / "config" / "jupyter_server_config.json").write_text(
+            json.dumps(server_config(Path(venv_python()).parent.parent)))
 
         env = dict(os.environ)
         course_jupyter = str(ROOT / ".venv" / "share" / "jupyter")
@@ -364,6 +369,29 @@ class NotebookDriver:
                 raise AssertionError(
                     "a kernel dialog appeared (the notebook's kernelspec should preselect the kernel): "
                     + " ".join(text.split())[:300])
+
+    def is_dirty(self) -> bool:
+        """Whether the notebook's tab shows the unsaved-changes dot."""
+        return self.page.query_selector(
+            "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty") is not None
+
+    def fonts_used(self, selector: str) -> list[str]:
+        """The platform fonts Chromium used to draw the first element matching ``selector`` in the
+        notebook (DevTools' CSS.getPlatformFontsForNode): tells rendered CJK text from empty boxes."""
+        handle = self.panel.query_selector(selector)
+        if handle is None:
+            raise AssertionError(f"nothing in the notebook matches {selector!r}")
+        handle.evaluate("el => el.setAttribute('data-browser-test-font', '1')")
+        cdp = self.page.context.new_cdp_session(self.page)
+        try:
+            cdp.send("DOM.enable")
+            cdp.send("CSS.enable")
+            root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+            node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "[data-browser-test-font]"})["nodeId"]
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        finally:
+            cdp.detach()
+        return [f"{f['familyName']} ({f['glyphCount']} glyphs)" for f in fonts]
 
     def kernel_name(self) -> str:
         el = self.panel.query_selector(".jp-KernelName")

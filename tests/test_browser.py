@@ -96,6 +96,8 @@ def test_widget_redraws_in_real_browser(lab, browser_context, relpath, slider_la
             nb.fail_on_kernel_dialog()
             sessions = [s for s in lab.api("/api/sessions") if s.get("path") == relpath]
             assert sessions, f"the server has no kernel session for {relpath}: {lab.api('/api/sessions')}"
+        with nb.step("opened unmodified (no unsaved-changes dot)"):
+            assert not nb.is_dirty(), f"{relpath} shows the unsaved-changes dot before anything ran"
         with nb.step("Run All Cells without errors"):
             nb.run_all(timeout=RUN_ALL_TIMEOUT)
             nb.fail_on_errors()
@@ -135,3 +137,36 @@ def test_widget_redraws_in_real_browser(lab, browser_context, relpath, slider_la
           f"PNG {hashlib.sha1(src_before.encode()).hexdigest()[:8]} → "
           f"{hashlib.sha1(src_after.encode()).hexdigest()[:8]}; screenshots: {SHOTS}/{nb.name}-*.png")
     assert not nb.content_writes, f"running {relpath} in JupyterLab wrote to the server: {nb.content_writes}"
+
+
+CHINESE_LESSON = "notebooks/zh/00_measure_first.py"
+CJK_FONT = re.compile(r"CJK|Hei|Song|Ming|Kai|WenQuanYi|Noto Sans SC|Source Han|PingFang|YaHei", re.I)
+
+
+def test_a_chinese_lesson_renders_its_chinese_text(lab, browser_context):
+    """A Chinese lesson opens as a notebook, unmodified, with its kernel, and Chromium draws its Chinese
+    text with a CJK font (not empty boxes): see build/browser/00_measure_first-zh-rendered.png."""
+    page = browser_context.new_page()
+    page.set_default_timeout(30_000)
+    nb = NotebookDriver(page, lab, CHINESE_LESSON)
+    nb.name = "00_measure_first-zh"
+    try:
+        with nb.step("open the Chinese lesson as a notebook"):
+            nb.open(timeout=OPEN_TIMEOUT)
+        with nb.step("kernel preselected and idle"):
+            nb.wait_kernel_idle(KERNEL_TIMEOUT, "the preselected kernel to start (idle)",
+                                kernel=_kernel_display_name((ROOT / CHINESE_LESSON).read_text()))
+        with nb.step("opened unmodified (no unsaved-changes dot)"):
+            assert not nb.is_dirty(), f"{CHINESE_LESSON} shows the unsaved-changes dot before anything ran"
+        with nb.step("the Chinese heading is drawn with a CJK font"):
+            heading = nb.panel.query_selector(".jp-RenderedMarkdown h1")
+            assert heading is not None and "先测量" in heading.inner_text(), "no rendered Chinese heading"
+            fonts = nb.fonts_used(".jp-RenderedMarkdown h1")
+            assert any(CJK_FONT.search(f) for f in fonts), (
+                f"the Chinese heading is drawn with {fonts}: no CJK font (install fonts-noto-cjk: make browser)")
+            shot = nb.shot("rendered")
+    finally:
+        nb.write_console_log()
+        page.close()
+        nb.shutdown_kernel()
+    print(f"{CHINESE_LESSON}: heading drawn with {fonts}; screenshot {shot}")

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from coursekit.course import exercises
+from coursekit.course.setup import CPU_INDEX_URL, TORCH_REQUIREMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
@@ -100,22 +101,32 @@ def test_environment_yml_agrees_with_pyproject():
     assert env["channels"] == ["conda-forge"] and "python=3.11" in conda and "pip" in conda
     assert "-e .[dev]" in pip, "environment.yml must install the package with its dev extra"
     # every other package comes from pyproject through `-e .[dev]`; the one named here is torch,
-    # installed first and pinned exactly as pyproject pins it (a CPU build)
-    named = _requirement_names([p for p in pip if p != "-e .[dev]"])
+    # installed first and pinned exactly as pyproject pins it, with PyTorch's CPU index next to the
+    # default one (on Linux pip then takes the CPU build, as `make lab` does)
+    options = [p for p in pip if p.startswith("--")]
+    named = _requirement_names([p for p in pip if p != "-e .[dev]" and p not in options])
     assert named == {"torch": deps["torch"]}, f"environment.yml names {named}; pyproject pins {deps['torch']}"
+    assert options == [f"--extra-index-url {CPU_INDEX_URL}"], options
     assert set(conda) <= {"python=3.11", "pip"}, f"conda packages not in pyproject: {conda}"
     assert deps["torch"] == "torch==2.13.0"
 
 
-def test_makefile_installs_the_same_pinned_torch():
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "TORCH  := torch==2.13.0" in makefile
+def test_the_setup_installs_the_same_pinned_torch():
+    # `make lab` and `python -m coursekit setup` both install through coursekit/course/setup.py
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert _requirement_names(pyproject["project"]["dependencies"])["torch"] == TORCH_REQUIREMENT
+    assert "-m coursekit setup" in (ROOT / "Makefile").read_text(encoding="utf-8")
 
 
 def test_no_runtime_downloads_in_course_code():
     pattern = re.compile(r"urlretrieve|download=True|requests\.get|hf_hub_download|urlopen")
+    # the set-up itself asks whether PyTorch's CPU index answers (once, before anything is installed);
+    # nothing a lesson or check runs may reach the network
+    setup_probe = ROOT / "coursekit" / "course" / "setup.py"
     for folder in ("coursekit", "notebooks", "solutions", "exercises"):
         for path in (ROOT / folder).rglob("*.py"):
+            if path == setup_probe:
+                continue
             assert not pattern.search(path.read_text(encoding="utf-8")), f"possible download in {path}"
 
 

@@ -49,6 +49,9 @@ def _setup_lab(args) -> int:
 
     path = write_lab_settings(args.prefix)
     print(f"JupyterLab settings for this course written to {path}")
+    from coursekit.course.labenv import write_server_config  # the Terminal, kernels, hidden files
+
+    print("Jupyter Server settings for this course written to", *write_server_config(args.prefix))
     return 0
 
 
@@ -200,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(run=_report)
     doc = sub.add_parser("doctor", help="check that this machine is ready for class (before a lab)")
     doc.set_defaults(run=_doctor)
+    from coursekit.course.setup import add_commands  # setup, lab: the Makefile's work, Python only
+
+    add_commands(sub)
     return parser
 
 

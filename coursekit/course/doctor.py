@@ -33,8 +33,11 @@ def _torch() -> Finding:
 
     ok = torch.__version__.startswith("2.13.0")
     cuda = "CUDA build" if torch.version.cuda else "CPU build"
+    from coursekit.course.setup import torch_build_note
+
+    note = torch_build_note(torch)
     return Finding("PyTorch", ok, f"{torch.__version__} ({cuda}, {torch.get_num_threads()} threads)"
-                   + ("" if ok else "; expected 2.13.0 — run `make lab` to rebuild .venv"))
+                   + ("" if ok else "; expected 2.13.0 — run `make lab` to rebuild .venv") + (f"; {note}" if note else ""))
 
 
 def _data() -> Finding:

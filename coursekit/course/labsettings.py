@@ -11,6 +11,8 @@ __all__ = ["LAB_SETTINGS", "lab_settings_path", "write_lab_settings"]
 LAB_SETTINGS = {
     # a double-click on a lesson .py opens it as a notebook (jupytext), not in the text editor
     "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}},
+    # no "would you like to receive official Jupyter news?" pop-up over the first lesson
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
 }
 
 
