@@ -2,10 +2,11 @@
 matplotlib Figure (nothing global changes).
 
 ``_base`` (a fresh Figure), ``measure`` (lesson 00), ``distill`` (lesson 01), ``prune`` (lesson 02),
-``quantize`` (lesson 03), ``hardware`` (lesson 04);
+``quantize`` (lesson 03), ``hardware`` (lesson 04), ``capstone`` (lesson 06);
 a new lesson adds its own module here and re-exports its figures below.
 """
 
+from coursekit.plots.capstone import pareto_front, pareto_plot
 from coursekit.plots.distill import (
     gradient_scale_plot,
     image_pairs,
@@ -29,6 +30,6 @@ from coursekit.plots.quantize import accuracy_vs_bits, calibration_figure, level
 
 __all__ = ["accuracy_vs_bits", "accuracy_vs_sparsity", "bar_compare", "calibration_figure",
            "float_formats_figure", "gradient_scale_plot", "gradual_vs_one_shot", "image_pairs",
-           "levels_figure", "levels_panel", "roofline_figure", "seed_strip", "sensitivity_curves",
-           "sparsity_bars", "sparsity_view_figure", "speed_comparison", "temperature_figure",
-           "temperature_panels", "value_heatmap", "weight_histograms"]
+           "levels_figure", "levels_panel", "pareto_front", "pareto_plot", "roofline_figure", "seed_strip",
+           "sensitivity_curves", "sparsity_bars", "sparsity_view_figure", "speed_comparison",
+           "temperature_figure", "temperature_panels", "value_heatmap", "weight_histograms"]
