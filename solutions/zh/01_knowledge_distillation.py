@@ -350,5 +350,6 @@ for trial in range(40):
             f"exceeds={exceeds} for a difference of {difference:+.4f} and a spread of {spread:.4f}",
             f"差值 {difference:+.4f}、spread {spread:.4f} 时，exceeds 不应为 {exceeds}")
     cases += ref.exceeds_spread and ref.difference < 0
-assert cases > 0, "the check itself is broken: its clearly-worse case did not come out worse"
+assert cases > 0, tr("the check itself is broken: its clearly-worse case did not come out worse",
+                      "检查本身出了问题：它那个明显更差的情形没有显示为更差")
 print("✓ judge agrees with coursekit.distill.compare_seeds on 40 random comparisons")
