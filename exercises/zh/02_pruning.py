@@ -17,7 +17,7 @@
 # %% [markdown]
 # # 练习 02 · 剪枝 (Pruning)
 #
-# 本练习有九段代码。每次运行检查单元格时，它们都会在随机抽取的输入上与 `torch.nn.utils.prune` 或 `coursekit.prune` 的结果对照（所以写死或照抄一个数字是过不了的）：
+# 本练习分八个部分，共十段代码。每次运行检查单元格时，它们都会在随机抽取的输入上与 `torch.nn.utils.prune` 或 `coursekit.prune` 的结果对照（所以写死或照抄一个数字是过不了的）：
 #
 # 1. 从零写一个按幅值 (magnitude) 计算的掩码 (mask)，这次给定的是要*保留*的权重比例；
 # 2. 为多个层确定同一个全局阈值 (global threshold)；

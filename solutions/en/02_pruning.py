@@ -13,7 +13,7 @@
 # %% [markdown]
 # # Exercise 02 · Pruning
 #
-# Nine pieces of code, each checked against `torch.nn.utils.prune` or `coursekit.prune` on inputs
+# Ten pieces of code in eight sections, each checked against `torch.nn.utils.prune` or `coursekit.prune` on inputs
 # drawn at random every time you run the check (so a hard-coded or copied number can't pass):
 #
 # 1. a magnitude mask from scratch, this time given the fraction of weights to *keep*;
