@@ -378,15 +378,16 @@ def largest_safe_sparsity(sparsities: list[float], accuracies: list[float], dens
 def check():
     from coursekit.prune import clone_model, magnitude_prune  # the reference experiment
 
-    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    model = pretrained("teacher", progress=False)  # a fresh teacher, whatever happened to `teacher` above
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     # 0.9 always: there the teacher without fresh statistics is near chance, with them near its dense accuracy
     sparsities = random.sample([random.choice([0.5, 0.6, 0.7, 0.8]), 0.9], k=2)  # in either order
-    got = tradeoff(teacher, val_accuracy, sparsities, calibration)
-    after = teacher.state_dict()
+    got = tradeoff(model, val_accuracy, sparsities, calibration)
+    after = model.state_dict()
     assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before), tr(
         "tradeoff modified the model it was given: prune a copy each time",
         "tradeoff 改动了传进来的模型：每次都要剪枝一个副本")
-    expected = [val_accuracy(recalibrate_batchnorm(magnitude_prune(clone_model(teacher), s, scope="global"),
+    expected = [val_accuracy(recalibrate_batchnorm(magnitude_prune(clone_model(model), s, scope="global"),
                                                    calibration)) for s in sparsities]
     assert len(got) == len(expected), tr(f"one accuracy per sparsity: got {len(got)}, expected {len(expected)}",
                                          f"每个稀疏度对应一个准确率：你返回了 {len(got)} 个，应为 {len(expected)} 个")
@@ -457,7 +458,8 @@ print(f"largest safe sparsity (at most {MAX_DROP:.0%} below {dense_val:.1%}): {s
 def check():
     from coursekit.prune import clone_model, magnitude_prune  # the reference experiment
 
-    expected = [val_accuracy(recalibrate_batchnorm(magnitude_prune(clone_model(teacher), s, scope="global"),
+    fresh = pretrained("teacher", progress=False)
+    expected = [val_accuracy(recalibrate_batchnorm(magnitude_prune(clone_model(fresh), s, scope="global"),
                                                    calibration)) for s in GRID]
     assert len(curve) == len(GRID), tr(f"`curve` has {len(curve)} values for {len(GRID)} sparsities",
                                        f"`curve` 有 {len(curve)} 个值，而 GRID 有 {len(GRID)} 个稀疏度")
@@ -615,14 +617,15 @@ def check():
     def test_accuracy(model):
         return evaluate(recalibrate_batchnorm(model, calibration), loaders.test).accuracy
 
-    mine = apply_plan(clone_model(teacher), {name: float(s) for name, s in my_plan.items()})
+    fresh = pretrained("teacher", progress=False)
+    mine = apply_plan(clone_model(fresh), {name: float(s) for name, s in my_plan.items()})
     reached = sparsity(mine)
     assert reached >= TARGET - 1e-3, tr(f"your plan prunes {reached:.2%} of the weights; the target is {TARGET:.0%}",
                                         f"你的方案剪掉了 {reached:.2%} 的权重；目标是 {TARGET:.0%}")
     accuracy = {
         "yours": test_accuracy(mine),
-        "adaptive_plan": test_accuracy(apply_plan(clone_model(teacher), adaptive_plan(scan, TARGET))),
-        "uniform": test_accuracy(magnitude_prune(clone_model(teacher), TARGET)),
+        "adaptive_plan": test_accuracy(apply_plan(clone_model(fresh), adaptive_plan(scan, TARGET))),
+        "uniform": test_accuracy(magnitude_prune(clone_model(fresh), TARGET)),
     }
     table = ", ".join(f"{k} {v:.1%}" for k, v in accuracy.items())
     good = accuracy["yours"] >= accuracy["adaptive_plan"] - 0.02 or accuracy["yours"] > accuracy["uniform"]
