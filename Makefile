@@ -1,6 +1,7 @@
 # Lighter & Faster (更轻·更快): the two commands.
 #   make lab    set up .venv if needed, then open the course in JupyterLab
-#   make test   set up .venv if needed, then run every test
+#   make test   set up .venv if needed, then run every test (<= 10 min on 2 cores)
+#   make test-fast   unit tests only: no kernels, no browser (<= 90 s; while you edit coursekit)
 # Both work on a clean clone with nothing installed by hand. Everything goes into .venv/ in this
 # folder; your global Python and Jupyter configuration are never touched.
 
@@ -17,7 +18,7 @@ export OMP_WAIT_POLICY := PASSIVE
 # the learner's global configuration.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 
-.PHONY: lab test install browser clean-venv
+.PHONY: lab test test-fast install browser clean-venv
 
 install: $(STAMP)
 
@@ -45,6 +46,10 @@ browser:
 test: $(STAMP) browser
 	$(PY) -m coursekit pretrain --quiet
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# the unit tier only: nothing starts a kernel or a browser
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not notebook and not browser" tests
 
 clean-venv:
 	rm -rf $(VENV)

@@ -21,41 +21,24 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import jupytext  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
+
+from coursekit.course.runner import execute  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _cell_seconds(cell) -> float:
-    timing = cell.metadata.get("execution", {})
-    try:
-        start = dt.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
-        end = dt.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return 0.0
-    return (end - start).total_seconds()
-
-
 def run(path: Path, cache_dir: str | None) -> tuple[float, float, int]:
-    """(wall seconds, slowest cell seconds, slowest cell index)."""
-    env_before = os.environ.get("COURSEKIT_CACHE_DIR")
-    if cache_dir:
-        os.environ["COURSEKIT_CACHE_DIR"] = cache_dir
-    try:
-        nb = jupytext.read(path)
-        client = NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,
-                                resources={"metadata": {"path": str(path.parent)}})
-        start = time.perf_counter()
-        client.execute()
-        wall = time.perf_counter() - start
-    finally:
-        if cache_dir:
-            if env_before is None:
-                os.environ.pop("COURSEKIT_CACHE_DIR", None)
-            else:
-                os.environ["COURSEKIT_CACHE_DIR"] = env_before
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    times = [_cell_seconds(c) for c in code]
+    """(wall seconds, slowest cell seconds, slowest cell index), run by the course's one executor."""
+    code = [c.source for c in jupytext.read(path).cells if c.cell_type == "code"]
+    env = {"COURSEKIT_CACHE_DIR": cache_dir} if cache_dir else None
+    start = time.perf_counter()
+    result = execute(code, cwd=path.parent, timeout=600, env=env, stop_on_error=True)
+    wall = time.perf_counter() - start
+    failed = [c for c in result.cells if c.status not in ("ok", "not_run")]
+    if failed or result.kernel_error:
+        raise RuntimeError(f"{path.name}: code cell {failed[0].index + 1 if failed else '?'} "
+                           f"{failed[0].status if failed else result.kernel_error} {failed[0].error or '' if failed else ''}")
+    times = [c.seconds or 0.0 for c in result.cells]
     slowest = max(range(len(times)), key=times.__getitem__)
     return wall, times[slowest], slowest
 

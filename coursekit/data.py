@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from coursekit._validate import check_choice, check_float, check_int, check_type
+from coursekit._validate import _fail, check_choice, check_float, check_int, check_type
 
 __all__ = [
-    "DatasetSplits", "Loaders", "available_datasets", "is_augmented", "load_dataset", "make_loaders",
+    "DatasetSplits", "LabelSplit", "Loaders", "available_datasets", "is_augmented", "load_dataset",
+    "make_loaders", "split_labels", "without_class",
 ]
 
 
@@ -158,3 +159,58 @@ def is_augmented(loader: DataLoader) -> bool:
     (same images every epoch) or must be recomputed for every batch (images change).
     """
     return isinstance(loader.collate_fn, _ShiftCollate)
+
+
+# --------------------------------------------------------------------------------------------
+# Label subsets (lesson 01): few labels, an omitted class
+# --------------------------------------------------------------------------------------------
+
+def _check_labelled_dataset(dataset, func: str) -> tuple[torch.Tensor, torch.Tensor]:
+    check_type("dataset", dataset, func, TensorDataset, "a TensorDataset of (images, labels)")
+    if len(dataset.tensors) != 2:
+        _fail("dataset", func, "a TensorDataset of exactly (images, labels)", dataset,
+              got=f"a TensorDataset of {len(dataset.tensors)} tensors")
+    return dataset.tensors[0], dataset.tensors[1]
+
+
+@dataclass(frozen=True, repr=False)
+class LabelSplit:
+    """A training set where only some labels are known."""
+
+    labelled: TensorDataset  # (x, y): only the examples whose label is kept (train on labels alone)
+    mixed: TensorDataset  # (x, y, labelled) for every example; y = -1 where the label is hidden
+    fraction: float  # the requested fraction of labelled examples
+    seed: int
+
+    def __repr__(self) -> str:
+        return (f"LabelSplit(labelled={len(self.labelled)} of {len(self.mixed)} examples, "
+                f"fraction={self.fraction}, seed={self.seed})")
+
+
+def split_labels(dataset: TensorDataset, fraction: float, *, seed: int = 0) -> LabelSplit:
+    """Keep the labels of ``fraction`` of the examples of each class (at least one per class).
+
+    ``mixed`` carries a bool ``labelled`` mask as a third tensor: ``distill`` then applies the hard
+    loss to the labelled examples only and the soft loss (teacher's targets) to every example.
+    Hidden labels are replaced by -1, so they cannot leak into training.
+    """
+    func = "split_labels"
+    x, y = _check_labelled_dataset(dataset, func)
+    fraction = check_float("fraction", fraction, func, low=0, high=1, closed="right")
+    check_int("seed", seed, func, low=0)
+    gen = torch.Generator().manual_seed(seed)
+    mask = torch.zeros(len(y), dtype=torch.bool)
+    for c in torch.unique(y):
+        idx = torch.nonzero(y == c).flatten()
+        keep = max(1, round(fraction * len(idx)))
+        mask[idx[torch.randperm(len(idx), generator=gen)[:keep]]] = True
+    hidden = torch.where(mask, y, torch.full_like(y, -1))
+    return LabelSplit(TensorDataset(x[mask], y[mask]), TensorDataset(x, hidden, mask), fraction, seed)
+
+
+def without_class(dataset: TensorDataset, label: int) -> TensorDataset:
+    """The examples of ``dataset`` whose label is not ``label`` (for the omitted-class experiment)."""
+    x, y = _check_labelled_dataset(dataset, "without_class")
+    check_int("label", label, "without_class", low=0)
+    keep = y != label
+    return TensorDataset(x[keep], y[keep])

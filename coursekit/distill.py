@@ -9,17 +9,15 @@ Layers of the API, smallest first:
 - ``distill(student, teacher, loader, ...)``: trains the student through ``coursekit.train.fit``
   with the teacher frozen, computing the teacher's logits once when the data is not augmented.
 
-Helpers for the lesson's experiments: ``split_labels`` (few labels: the hard loss sees only the
-labelled examples, the soft loss sees all), ``without_class`` / ``class_accuracy`` /
-``add_class_bias`` / ``best_class_bias`` (Hinton et al.'s omitted-class experiment), ``MLPStudent``
-and ``compare_seeds`` (is a difference larger than the spread over seeds?).
+Helpers for the lesson's experiments: ``add_class_bias`` / ``best_class_bias`` (Hinton et al.'s
+omitted-class experiment). Lesson 01 also imports from here, for convenience, helpers whose home is
+elsewhere: ``split_labels`` / ``without_class`` (coursekit.data), ``class_accuracy``
+(coursekit.metrics), ``MLPStudent`` (coursekit.models), ``compare_seeds`` (coursekit.stats).
 """
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -28,8 +26,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset, default_collate, default_convert
 
 from coursekit._validate import _fail, check_float, check_int, check_type
-from coursekit.data import is_augmented
-from coursekit.train import History, fit
+from coursekit.data import LabelSplit, is_augmented, split_labels, without_class
+from coursekit.metrics import class_accuracy
+from coursekit.models import MLPStudent
+from coursekit.stats import SeedComparison, compare_seeds
+from coursekit.train import History, eval_mode, fit, model_device, predict
 
 __all__ = [
     "DistillationLoss", "KDLoss", "LabelSplit", "MLPStudent", "SeedComparison", "add_class_bias",
@@ -162,31 +163,14 @@ class DistillationLoss(nn.Module):
 # Training
 # --------------------------------------------------------------------------------------------
 
-@torch.no_grad()
 def compute_logits(model: nn.Module, data: torch.Tensor | Dataset | DataLoader, *,
                    batch_size: int = 256) -> torch.Tensor:
-    """``model``'s logits for every example of ``data`` in order, in eval mode (mode restored).
-
-    ``data`` is a batch of inputs, a dataset of ``(image, label, ...)`` items, or a DataLoader (its
-    dataset is used, in order, with the loader's collate function).
-    """
+    """``model``'s logits for every example of ``data`` in order (``coursekit.train.predict``)."""
     func = "compute_logits"
     check_type("model", model, func, nn.Module, "a torch.nn.Module")
     check_type("data", data, func, (torch.Tensor, Dataset, DataLoader), "a Tensor, a Dataset or a DataLoader")
     check_int("batch_size", batch_size, func, low=1)
-    collate = None
-    if isinstance(data, torch.Tensor):
-        data = TensorDataset(data)
-    elif isinstance(data, DataLoader):
-        # without automatic batching (batch_size=None) the loader's collate_fn expects whole batches
-        data, collate = data.dataset, (data.collate_fn if data.batch_sampler is not None else None)
-    was_training = model.training
-    model.eval()
-    try:
-        loader = DataLoader(data, batch_size=batch_size, shuffle=False, collate_fn=collate)
-        return torch.cat([model(batch[0]) for batch in loader])  # (N, classes)
-    finally:
-        model.train(was_training)
+    return predict(model, data, batch_size=batch_size)
 
 
 class _TeacherCollate:
@@ -198,8 +182,8 @@ class _TeacherCollate:
 
     def __call__(self, items):
         x, y, *extra = self.collate(items)
-        with torch.no_grad():
-            logits = self.teacher(x)  # (B, classes); the teacher is in eval mode (distill sees to it)
+        with torch.no_grad():  # the teacher is in eval mode (distill sees to it); logits (B, classes)
+            logits = self.teacher(x.to(model_device(self.teacher))).to(x.device)
         return (x, y, logits, *extra)
 
 
@@ -310,96 +294,30 @@ def distill(
         return kd_loss(student_logits, batch_teacher_logits, targets, temperature=temperature, alpha=alpha,
                        labelled=extra[0] if extra else None)
 
-    was_training = teacher.training
     grad_flags = [p.requires_grad for p in teacher.parameters()]
     try:
-        teacher.eval()
-        for p in teacher.parameters():
-            p.requires_grad_(False)
-        if use_cache:
-            loader = _cached_loader(teacher, train_loader, teacher_logits)
-        else:
-            loader = _like(train_loader, train_loader.dataset, _TeacherCollate(train_loader.collate_fn, teacher))
-        return fit(student, loader, val_loader, epochs=epochs, lr=lr, loss_fn=loss_fn, seed=seed,
-                   progress=progress)
+        with eval_mode(teacher):
+            for p in teacher.parameters():
+                p.requires_grad_(False)
+            if use_cache:
+                loader = _cached_loader(teacher, train_loader, teacher_logits)
+            else:
+                loader = _like(train_loader, train_loader.dataset,
+                               _TeacherCollate(train_loader.collate_fn, teacher))
+            return fit(student, loader, val_loader, epochs=epochs, lr=lr, loss_fn=loss_fn, seed=seed,
+                       progress=progress)
     finally:
-        teacher.train(was_training)
         for p, flag in zip(teacher.parameters(), grad_flags):
             p.requires_grad_(flag)
 
 
 # --------------------------------------------------------------------------------------------
-# Experiments: few labels, an omitted class, a small MLP student, comparing seeds
+# Experiments: an omitted class (the few-label split, MLPStudent, compare_seeds and class_accuracy
+# live in data, models, stats and metrics; they are re-exported here for lesson 01)
 # --------------------------------------------------------------------------------------------
-
-def _check_labelled_dataset(dataset, func: str) -> tuple[torch.Tensor, torch.Tensor]:
-    check_type("dataset", dataset, func, TensorDataset, "a TensorDataset of (images, labels)")
-    if len(dataset.tensors) != 2:
-        _fail("dataset", func, "a TensorDataset of exactly (images, labels)", dataset,
-              got=f"a TensorDataset of {len(dataset.tensors)} tensors")
-    return dataset.tensors[0], dataset.tensors[1]
-
-
-@dataclass(frozen=True, repr=False)
-class LabelSplit:
-    """A training set where only some labels are known."""
-
-    labelled: TensorDataset  # (x, y): only the examples whose label is kept (train on labels alone)
-    mixed: TensorDataset  # (x, y, labelled) for every example; y = -1 where the label is hidden
-    fraction: float  # the requested fraction of labelled examples
-    seed: int
-
-    def __repr__(self) -> str:
-        return (f"LabelSplit(labelled={len(self.labelled)} of {len(self.mixed)} examples, "
-                f"fraction={self.fraction}, seed={self.seed})")
-
-
-def split_labels(dataset: TensorDataset, fraction: float, *, seed: int = 0) -> LabelSplit:
-    """Keep the labels of ``fraction`` of the examples of each class (at least one per class).
-
-    ``mixed`` carries a bool ``labelled`` mask as a third tensor: ``distill`` then applies the hard
-    loss to the labelled examples only and the soft loss (teacher's targets) to every example.
-    Hidden labels are replaced by -1, so they cannot leak into training.
-    """
-    func = "split_labels"
-    x, y = _check_labelled_dataset(dataset, func)
-    fraction = check_float("fraction", fraction, func, low=0, high=1, closed="right")
-    check_int("seed", seed, func, low=0)
-    gen = torch.Generator().manual_seed(seed)
-    mask = torch.zeros(len(y), dtype=torch.bool)
-    for c in torch.unique(y):
-        idx = torch.nonzero(y == c).flatten()
-        keep = max(1, round(fraction * len(idx)))
-        mask[idx[torch.randperm(len(idx), generator=gen)[:keep]]] = True
-    hidden = torch.where(mask, y, torch.full_like(y, -1))
-    return LabelSplit(TensorDataset(x[mask], y[mask]), TensorDataset(x, hidden, mask), fraction, seed)
-
-
-def without_class(dataset: TensorDataset, label: int) -> TensorDataset:
-    """The examples of ``dataset`` whose label is not ``label`` (for the omitted-class experiment)."""
-    x, y = _check_labelled_dataset(dataset, "without_class")
-    check_int("label", label, "without_class", low=0)
-    keep = y != label
-    return TensorDataset(x[keep], y[keep])
-
 
 def _check_loader(loader, func: str) -> DataLoader:
     return check_type("loader", loader, func, DataLoader, "a torch.utils.data.DataLoader")
-
-
-def class_accuracy(model: nn.Module, loader: DataLoader, label: int) -> float:
-    """Fraction of the examples of class ``label`` in ``loader`` that ``model`` gets right."""
-    func = "class_accuracy"
-    check_type("model", model, func, nn.Module, "a torch.nn.Module")
-    _check_loader(loader, func)
-    check_int("label", label, func, low=0)
-    logits = compute_logits(model, loader)
-    labels = torch.cat([batch[1] for batch in DataLoader(loader.dataset, batch_size=512)])
-    of_class = labels == label
-    if not of_class.any():
-        raise ValueError(f"The 'label' parameter of class_accuracy must be a class present in the loader. "
-                         f"Got {label} instead (no example has it).")
-    return (logits[of_class].argmax(1) == label).float().mean().item()
 
 
 def _output_layer(model: nn.Module) -> nn.Linear:
@@ -448,66 +366,3 @@ def best_class_bias(model: nn.Module, loader: DataLoader, label: int,
         if best is None or acc > best[1]:
             best = (amount, acc)
     return best
-
-
-class MLPStudent(nn.Module):
-    """A fully connected student: flatten -> hidden ReLU layers -> classes.
-
-    The default 64-300-100-10 has the hidden layers of LeNet-300-100 (LeCun et al., 1998) on the 64
-    pixels of the 8x8 digits (Hinton et al.'s MNIST students were larger: two hidden layers of 800
-    units, the big net 1200-1200). It trains in about a second on a CPU.
-    """
-
-    def __init__(self, in_features: int = 64, hidden: Sequence[int] = (300, 100), num_classes: int = 10):
-        super().__init__()
-        func = "MLPStudent"
-        self.in_features = check_int("in_features", in_features, func, low=1)
-        self.num_classes = check_int("num_classes", num_classes, func, low=2)
-        check_type("hidden", hidden, func, (list, tuple), "a list or tuple of layer widths")
-        widths = [in_features, *(check_int("hidden", h, func, low=1) for h in hidden)]
-        layers: list[nn.Module] = [nn.Flatten()]
-        for a, b in zip(widths, widths[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        layers.append(nn.Linear(widths[-1], num_classes))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x[0].numel() != self.in_features:
-            raise ValueError(f"MLPStudent expects {self.in_features} input values per example. "
-                             f"Got a tensor of shape {tuple(x.shape)} instead.")
-        return self.net(x)  # (B, num_classes)
-
-
-@dataclass(frozen=True)
-class SeedComparison:
-    """Two sets of results over the same seeds (e.g. accuracies): is the difference bigger than the noise?"""
-
-    baseline_mean: float
-    baseline_std: float  # sample standard deviation over seeds
-    treated_mean: float
-    treated_std: float
-    difference: float  # treated_mean - baseline_mean
-    spread: float  # the larger of the two standard deviations
-    exceeds_spread: bool  # |difference| > spread
-    seeds: int
-
-    def __repr__(self) -> str:
-        return (f"SeedComparison(baseline={self.baseline_mean:.4f}±{self.baseline_std:.4f}, "
-                f"treated={self.treated_mean:.4f}±{self.treated_std:.4f}, difference={self.difference:+.4f}, "
-                f"spread={self.spread:.4f}, exceeds_spread={self.exceeds_spread}, seeds={self.seeds})")
-
-
-def compare_seeds(baseline: Sequence[float], treated: Sequence[float]) -> SeedComparison:
-    """Mean ± std of two result lists (one value per seed) and whether their means differ by more
-    than the larger standard deviation. A rule of thumb for a handful of seeds, not a significance test."""
-    func = "compare_seeds"
-    check_type("baseline", baseline, func, (list, tuple), "a list of numbers, one per seed")
-    check_type("treated", treated, func, (list, tuple), "a list of numbers, one per seed")
-    if len(baseline) < 2 or len(baseline) != len(treated):
-        raise ValueError("The 'baseline' and 'treated' parameters of compare_seeds must hold the same number "
-                         f"(at least 2) of results, one per seed. Got {len(baseline)} and {len(treated)} instead.")
-    b = [check_float("baseline", v, func) for v in baseline]
-    t = [check_float("treated", v, func) for v in treated]
-    bm, tm, bs, ts = statistics.fmean(b), statistics.fmean(t), statistics.stdev(b), statistics.stdev(t)
-    spread = max(bs, ts)
-    return SeedComparison(bm, bs, tm, ts, tm - bm, spread, abs(tm - bm) > spread, len(b))

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from coursekit._validate import check_int, check_type
+from coursekit.train import eval_mode
 
 __all__ = ["OnnxModel", "onnx_files", "onnx_size_bytes", "to_onnx"]
 
@@ -65,16 +66,12 @@ def to_onnx(model: nn.Module, path: str | os.PathLike, example_input: torch.Tens
     path.parent.mkdir(parents=True, exist_ok=True)
     for old in onnx_files(path):
         old.unlink()
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
         with _quiet_exporter():
             torch.onnx.export(model, (example_input.cpu(),), str(path), dynamo=True,
                               input_names=["x"], output_names=["logits"],
                               dynamic_shapes={"x": {0: batch}})
-    finally:
-        model.train(was_training)
     return path
 
 

@@ -3,7 +3,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from coursekit.__main__ import LAB_SETTINGS, lab_settings_path, main
+import pytest
+
+from coursekit.course.cli import main
+from coursekit.course.labsettings import LAB_SETTINGS, lab_settings_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +49,7 @@ def test_console_script_is_installed():
     assert result.returncode == 0 and "exercises" in result.stdout
 
 
+@pytest.mark.notebook  # starts a kernel and loads the pretrained teacher
 def test_doctor_reports_every_check(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
@@ -55,7 +59,7 @@ def test_doctor_reports_every_check(capsys):
 
 
 def test_doctor_says_what_is_wrong(monkeypatch, capsys):
-    from coursekit import doctor
+    from coursekit.course import doctor
 
     def broken():
         raise RuntimeError("no kernel here")

@@ -15,7 +15,7 @@ import jupytext
 import pytest
 import yaml
 
-from coursekit import exercises
+from coursekit.course import exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")

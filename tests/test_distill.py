@@ -562,3 +562,15 @@ def test_compare_seeds():
     with pytest.raises(TypeError, match=r"'baseline' parameter of compare_seeds"):
         compare_seeds(0.9, [0.8])
     assert math.isclose(compare_seeds((1, 2), (3, 4)).difference, 2.0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("cache_teacher", [True, False])
+def test_distill_on_cuda(cache_teacher):
+    from coursekit.models import StudentNet, TeacherNet
+
+    loaders = make_loaders(load_dataset(), 128)
+    teacher, student = TeacherNet().cuda(), StudentNet().cuda()
+    history = distill(student, teacher, loaders.train, loaders.val, epochs=1, progress=False,
+                      cache_teacher=cache_teacher)
+    assert history.epochs == 1 and next(student.parameters()).is_cuda

@@ -7,17 +7,21 @@ notebooks are executed here with nbclient (errors allowed) and every check cell 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jupytext
 import pytest
 
-from coursekit import exercises
-from coursekit.exercises import ExerciseError, find_regions, make_exercise, replace_regions
+from coursekit.course import exercises
+from coursekit.course.exercises import ExerciseError, find_regions, make_exercise, replace_regions
 from tests.nbrun import run_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = sorted((ROOT / "exercises").glob("*/*.py"))
+# every English exercise is run on its stubs; one Chinese one proves the feedback comes in Chinese
+# (the Chinese code cells are the English ones: tests/test_course_files.py)
+STUB_RUNS = sorted((ROOT / "exercises" / "en").glob("*.py")) + [ROOT / "exercises" / "zh" / "00_measure_first.py"]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.py"))
 
 SOLUTION = '''# ---
@@ -105,7 +109,7 @@ def test_every_solution_has_regions_and_tagged_checks():
 
 
 def test_checklist_file_and_check_cells_agree():
-    data = json.loads((ROOT / "coursekit" / "checklist.json").read_text(encoding="utf-8"))
+    data = json.loads((ROOT / "coursekit" / "course" / "checklist.json").read_text(encoding="utf-8"))
     items = {it["id"]: set(it["evidence"]) for it in data["items"]}
     assert list(items) == ["U1", "U2", "U3", "U4", "T1", "T2", "T3", "T4", "E1", "E2", "E3", "E4"]
     from_cells: dict[str, set] = {}
@@ -119,9 +123,11 @@ def test_checklist_file_and_check_cells_agree():
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", EXERCISES, ids=[f"{p.parent.name}/{p.name}" for p in EXERCISES])
+@pytest.mark.usefixtures("pretrained_models")
+@pytest.mark.parametrize("path", STUB_RUNS, ids=[f"{p.parent.name}/{p.name}" for p in STUB_RUNS])
 def test_every_check_fails_in_the_untouched_exercise(path):
-    runs = run_text(path.read_text(encoding="utf-8"), cwd=str(ROOT), timeout=150)
+    lang = path.parent.name
+    runs = run_text(path.read_text(encoding="utf-8"), cwd=str(ROOT), timeout=150, lang=lang)
     checks = [r for r in runs if r.is_check]
     assert checks, "no check cells"
     passed = [r.metadata.get("check_id") for r in checks if r.error is None]
@@ -129,3 +135,8 @@ def test_every_check_fails_in_the_untouched_exercise(path):
     first_stub = next(i for i, r in enumerate(runs) if "raise NotImplementedError" in r.source)
     setup_errors = [(r.index, r.error) for r in runs[:first_stub] if r.error]
     assert not setup_errors, f"set-up cells before the first exercise failed: {setup_errors}"
+    # checks that failed on their own bilingual assertion (not on the stub's NotImplementedError)
+    translated = [r for r in checks if "tr(" in r.source and (r.error or "").startswith("AssertionError")]
+    if lang == "zh" and translated:  # the kernel was told the learner's language: they answer in Chinese
+        assert all(re.search(r"[\u4e00-\u9fff]", r.error or "") for r in translated), \
+            f"checks of {path.name} failed with a message not in Chinese: {[r.error for r in translated]}"

@@ -30,12 +30,12 @@ def _numel(m):
 
 
 def test_parameter_counts_equal_the_seed():
-    assert count_parameters(TeacherNet()) == _numel(_seed_teacher())
-    assert count_parameters(StudentNet()) == _numel(_seed_student())
+    assert count_parameters(TeacherNet(in_channels=3)) == _numel(_seed_teacher())
+    assert count_parameters(StudentNet(in_channels=3)) == _numel(_seed_student())
 
 
 def test_layer_for_layer_like_the_seed():
-    for ours, seed in ((TeacherNet(), _seed_teacher()), (StudentNet(), _seed_student())):
+    for ours, seed in ((TeacherNet(in_channels=3), _seed_teacher()), (StudentNet(in_channels=3), _seed_student())):
         kinds = [type(m) for m in list(ours.features) + list(ours.classifier)]
         assert kinds == [type(m) for m in seed]
 
@@ -96,3 +96,7 @@ def test_model_size_bytes_tracks_the_parameters():
     assert 4 * 10100 <= big < 4 * 10100 + 4096
     with pytest.raises(TypeError, match="'model' parameter of model_size_bytes"):
         model_size_bytes(None)
+
+
+def test_in_channels_defaults_to_the_digits_one_channel():
+    assert TeacherNet().in_channels == StudentNet().in_channels == 1

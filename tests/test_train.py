@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from coursekit import seed_everything
-from coursekit.train import EvalResult, History, evaluate, fit
+from coursekit.train import EvalResult, History, eval_mode, evaluate, fit, predict
 
 
 def _toy(n=96, seed=0):
@@ -87,10 +87,68 @@ def test_custom_loss_components_and_extra_batch_tensors():
     assert "other" in h2.components
 
 
-def test_on_step_runs_after_every_optimizer_step():
-    steps = []
-    fit(_model(), _toy(n=64), epochs=2, on_step=lambda m, s: steps.append(s), progress=False)
-    assert steps == list(range(1, 9))  # 64 / 16 = 4 steps per epoch
+def _plain(seed=0, batchnorm=False):
+    torch.manual_seed(seed)
+    layers = [nn.Linear(4, 16)] + ([nn.BatchNorm1d(16)] if batchnorm else []) + [nn.ReLU(), nn.Linear(16, 2)]
+    return nn.Sequential(*layers)
+
+
+def _fixed(batch_size, n=192):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(n, 4, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False)
+
+
+def _sgd(p):
+    return torch.optim.SGD(p, lr=0.1)
+
+
+def _max_diff(a, b):
+    return max((pa - pb).abs().max().item() for pa, pb in zip(a.parameters(), b.parameters()))
+
+
+def test_accumulating_4_micro_batches_equals_one_batch_4_times_larger():
+    small, large = _plain(), _plain()
+    fit(small, _fixed(16), epochs=2, accumulate_steps=4, optimizer=_sgd, progress=False)
+    fit(large, _fixed(64), epochs=2, accumulate_steps=1, optimizer=_sgd, progress=False)
+    assert _max_diff(small, large) < 1e-5
+    assert _max_diff(small, _plain()) > 1e-3  # it trained at all
+
+
+def test_without_accumulation_micro_batches_differ():
+    small, large = _plain(), _plain()
+    fit(small, _fixed(16), epochs=2, optimizer=_sgd, progress=False)
+    fit(large, _fixed(64), epochs=2, optimizer=_sgd, progress=False)
+    assert _max_diff(small, large) > 1e-3  # 12 steps are not 3 steps
+
+
+def test_batchnorm_breaks_the_accumulation_equality():
+    small, large = _plain(batchnorm=True), _plain(batchnorm=True)
+    fit(small, _fixed(16), epochs=2, accumulate_steps=4, optimizer=_sgd, progress=False)
+    fit(large, _fixed(64), epochs=2, accumulate_steps=1, optimizer=_sgd, progress=False)
+    assert _max_diff(small, large) > 1e-4  # statistics of 16 examples are not those of 64
+
+
+def test_final_incomplete_group_steps_with_the_mean_of_its_losses():
+    # 80 examples in batches of 16 = 5 batches; k=4 -> a group of 4, then a group of 1 (weight 1/1)
+    a, b = _plain(), _plain()
+    fit(a, _fixed(16, n=80), epochs=1, accumulate_steps=4, optimizer=_sgd, progress=False)
+    fit(b, DataLoader(_fixed(16, n=80).dataset, batch_sampler=[list(range(64)), list(range(64, 80))]),
+        epochs=1, optimizer=_sgd, progress=False)
+    assert _max_diff(a, b) < 1e-5
+
+
+def test_optimizer_must_return_an_optimizer():
+    with pytest.raises(TypeError, match="'optimizer' parameter of fit must be a callable params -> "):
+        fit(_plain(), _fixed(16), epochs=1, optimizer=lambda p: "sgd", progress=False)
+
+
+def test_bfloat16_autocast_trains_on_cpu():
+    model = _plain()
+    history = fit(model, _fixed(32), epochs=2, autocast=torch.bfloat16, optimizer=_sgd, progress=False)
+    assert all(torch.isfinite(torch.tensor(history.train_loss)))
+    assert model[0].weight.dtype == torch.float32  # the weights stay in full precision
 
 
 def test_bad_loss_result_is_explained():
@@ -110,7 +168,11 @@ def test_diverging_loss_names_the_learning_rate():
     ({"epochs": 1, "lr": 0}, ValueError, "'lr'"),
     ({"epochs": 1, "seed": -3}, ValueError, "'seed'"),
     ({"epochs": 1, "loss_fn": 3}, TypeError, "'loss_fn' parameter of fit must be a callable"),
-    ({"epochs": 1, "on_step": "x"}, TypeError, "'on_step'"),
+    ({"epochs": 1, "optimizer": "sgd"}, TypeError, "'optimizer' parameter of fit must be a callable"),
+    ({"epochs": 1, "accumulate_steps": 0}, ValueError, "'accumulate_steps' parameter of fit must be an int"),
+    ({"epochs": 1, "autocast": torch.float32}, ValueError,
+     r"The 'autocast' parameter of fit must be one of \{None, torch.bfloat16, torch.float16\}. Got torch.float32"),
+    ({"epochs": 1, "device": "gpu0"}, ValueError, "'device' parameter of fit"),
     ({"epochs": 1, "progress": "no"}, TypeError, "'progress'"),
 ])
 def test_fit_rejects_bad_arguments(kwargs, exc, match):
@@ -173,6 +235,70 @@ def test_same_seed_same_augmented_run():
     runs = []
     for _ in range(2):
         torch.manual_seed(0)
-        model = StudentNet(in_channels=1)
+        model = StudentNet()
         runs.append(fit(model, loader, epochs=1, seed=3, progress=False).train_loss)
     assert runs[0] == runs[1]
+
+
+def test_predict_matches_the_model_in_order_for_tensor_dataset_and_loader():
+    model = _plain()
+    loader = _toy(n=50)  # shuffled: predict must still follow dataset order
+    x = loader.dataset.tensors[0]
+    model.train()
+    expected = model.eval()(x).detach()
+    model.train()
+    for data in (x, loader.dataset, loader):
+        got = predict(model, data, batch_size=7)
+        assert got.shape == (50, 2) and torch.allclose(got, expected, atol=1e-6)
+    assert model.training  # mode restored
+
+
+def test_evaluate_and_predict_accept_a_plain_callable():
+    model = _plain().eval()
+    loader = _toy(n=40)
+
+    def fn(x):
+        return model(x)
+
+    a, b = evaluate(fn, loader), evaluate(model, loader)
+    assert a.accuracy == b.accuracy and a.n == b.n and a.loss == pytest.approx(b.loss, rel=1e-6)
+    assert torch.allclose(predict(fn, loader), predict(model, loader))
+    with pytest.raises(TypeError, match="'model' parameter of predict must be a callable"):
+        predict(3, loader)
+    with pytest.raises(ValueError, match="'data' parameter of predict must hold at least one example"):
+        predict(model, torch.zeros(0, 4))
+
+
+def test_eval_mode_restores_and_ignores_plain_functions():
+    model = _model().train()
+    with eval_mode(model):
+        assert not model.training
+    assert model.training
+    with pytest.raises(RuntimeError):
+        with eval_mode(model):
+            raise RuntimeError("boom")
+    assert model.training
+    with eval_mode(len) as f:  # no training mode: nothing to do
+        assert f is len
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@cuda
+def test_fit_evaluate_predict_on_cuda():
+    model = _plain().cuda()
+    loader = _fixed(32)  # CPU batches: fit moves them
+    history = fit(model, loader, loader, epochs=2, optimizer=_sgd, progress=False)
+    assert history.val_accuracy[-1] > 0.6
+    assert evaluate(model, loader).n == 192
+    assert predict(model, loader).device.type == "cpu"
+    assert predict(model, loader.dataset.tensors[0].cuda()).device.type == "cuda"
+
+
+@cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_autocast_on_cuda(dtype):
+    model = _plain().cuda()
+    history = fit(model, _fixed(32), epochs=2, autocast=dtype, optimizer=_sgd, progress=False)
+    assert all(torch.isfinite(torch.tensor(history.train_loss)))

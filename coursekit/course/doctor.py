@@ -60,7 +60,7 @@ def _models() -> Finding:
 
 
 def _lab() -> Finding:
-    from coursekit.__main__ import lab_settings_path
+    from coursekit.course.labsettings import lab_settings_path
 
     path = lab_settings_path()
     missing = [name for name in ("jupyterlab", "jupytext", "ipywidgets", "ipykernel")
