@@ -326,7 +326,7 @@ def judge(baseline: list[float], treated: list[float]) -> tuple[float, float, bo
 
 
 # %% tags=["check"] check_id="ex01-compare-seeds" checklist=["T4"]
-from coursekit.distill import compare_seeds as _reference_compare_seeds
+from coursekit.stats import compare_seeds as _reference_compare_seeds
 
 cases = 0
 for trial in range(40):
@@ -354,4 +354,4 @@ for trial in range(40):
     cases += ref.exceeds_spread and ref.difference < 0
 assert cases > 0, tr("the check itself is broken: its clearly-worse case did not come out worse",
                       "检查本身出了问题：它那个明显更差的情形没有显示为更差")
-print("✓ judge agrees with coursekit.distill.compare_seeds on 40 random comparisons")
+print("✓ judge agrees with coursekit.stats.compare_seeds on 40 random comparisons")

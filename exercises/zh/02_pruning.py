@@ -294,9 +294,10 @@ check()
 # %%
 from torch.utils.data import DataLoader, Subset
 
+from coursekit.batchnorm import recalibrate_batchnorm
 from coursekit.data import load_dataset, make_loaders
 from coursekit.pretrained import pretrained
-from coursekit.prune import CALIBRATION_BATCHES, recalibrate_batchnorm
+from coursekit.prune import CALIBRATION_BATCHES
 from coursekit.train import evaluate
 
 splits = load_dataset("digits", seed=0)
