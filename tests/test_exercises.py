@@ -51,7 +51,8 @@ def test_make_exercise_replaces_regions_at_their_indentation():
     out = make_exercise(SOLUTION, lang="en", name="x.py")
     assert "y = x + 1" not in out and "HIDDEN" not in out and "assert f(1)" not in out
     assert "    # Exercise 1: replace the next line with your code. Hint: lesson 00, section \"A\"\n" in out
-    assert "    raise NotImplementedError('Exercise 1: not written yet (see the comment above)')\n" in out
+    assert ("    raise NotImplementedError('Exercise 1: not written yet (see the comment above) | "
+            "练习 1：还没写（见上方注释）')\n") in out
     assert out.startswith("# ---\n") and "Exercise notebook, generated from `solutions/en/x.py`" in out
     jupytext.reads(out, fmt="py:percent")  # still a valid notebook
 

@@ -114,7 +114,8 @@ def make_exercise(text: str, *, lang: str = "en", name: str = "", where: str = "
     for n, r in reversed(list(enumerate(regions, start=1))):
         # the instruction is a comment in the learner's language; the code stays identical in en and zh
         comment = STUB_COMMENT[lang].format(n=n) + (HINT[lang] + r.hint if r.hint else "")
-        message = f"Exercise {n}: not written yet (see the comment above)"
+        # the message is read in either language, and the code must be the same in en/ and zh/: both, always
+        message = f"Exercise {n}: not written yet (see the comment above) | 练习 {n}：还没写（见上方注释）"
         lines[r.start:r.end + 1] = [f"{r.indent}{comment}\n", f"{r.indent}raise NotImplementedError({message!r})\n"]
     if not regions:
         raise ExerciseError(f"{where}: no '{BEGIN}' region: not a solution notebook")

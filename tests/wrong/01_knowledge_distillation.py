@@ -139,4 +139,55 @@ WRONG_ANSWERS = [
         comparison = compare_seeds(baseline, treated)
         return comparison.difference, comparison.spread, comparison.exceeds_spread
     """, "ex01-compare-seeds", "calls coursekit's compare_seeds instead of writing it (the library is not in scope)"),
+    # audit (issue 13): wrong extents
+    ("01_knowledge_distillation", 0, """
+        z = logits / T
+        z = z - z.amax(dim=dim, keepdim=True)
+        e = z.exp()
+        return e / e.sum()
+    """, "ex01-soft-targets", "normalises over the whole tensor instead of along dim"),
+    ("01_knowledge_distillation", 0, """
+        z = logits / T
+        z = z - z.max()
+        e = z.exp()
+        return e / e.sum(dim=dim, keepdim=True)
+    """, "ex01-soft-targets", "subtracts one maximum over the whole tensor: low slices underflow to 0/0"),
+    ("01_knowledge_distillation", 1, HARD_01 + """
+        log_q = F.log_softmax(student_logits / T, dim=1)
+        p = F.softmax(teacher_logits / T, dim=1)
+        soft = F.kl_div(log_q[known], p[known], reduction="batchmean") * T**2 if known.any() else hard * 0
+        return alpha * hard + (1 - alpha) * soft, hard, soft
+    """, "ex01-kd-loss", "averages the soft term over the labelled examples only"),
+    ("01_knowledge_distillation", 1, """
+        known = targets >= 0
+        hard = F.cross_entropy(student_logits, targets.clamp(min=0), reduction="none").mul(known).sum() / len(targets)
+        soft = F.kl_div(F.log_softmax(student_logits / T, dim=1), F.softmax(teacher_logits / T, dim=1),
+                        reduction="batchmean") * T**2
+        return alpha * hard + (1 - alpha) * soft, hard, soft
+    """, "ex01-kd-loss", "averages the hard term over the whole batch (unknown labels counted as zero loss)"),
+    ("01_knowledge_distillation", 1, HARD_01 + """
+        soft = F.kl_div(F.log_softmax(student_logits / T, dim=1), F.softmax(teacher_logits / T, dim=1),
+                        reduction="sum") * T**2
+        return alpha * hard + (1 - alpha) * soft, hard, soft
+    """, "ex01-kd-loss", "reduction='sum': the soft term grows with the batch size"),
+    ("01_knowledge_distillation", 1, HARD_01 + """
+        soft = F.kl_div(F.log_softmax(student_logits / T, dim=0), F.softmax(teacher_logits / T, dim=0),
+                        reduction="batchmean") * T**2
+        return alpha * hard + (1 - alpha) * soft, hard, soft
+    """, "ex01-kd-loss", "softmax over the batch dimension instead of the classes"),
+    ("01_knowledge_distillation", 3, """
+        z = logits.detach().clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss_fn(z), z)
+        return grad.norm(dim=1).mean().item()
+    """, "ex01-grad-norm", "the mean of per-example gradient norms instead of the norm of the whole gradient"),
+    ("01_knowledge_distillation", 5, """
+        difference = statistics.fmean(treated) - statistics.fmean(baseline)
+        spread = max(statistics.pstdev(baseline), statistics.pstdev(treated))
+        return difference, spread, abs(difference) > spread
+    """, "ex01-compare-seeds", "population standard deviation (divides by n) instead of the sample one"),
+    ("01_knowledge_distillation", 5, """
+        difference = statistics.fmean(treated) - statistics.fmean(baseline)
+        spread = statistics.stdev(baseline + treated)
+        return difference, spread, abs(difference) > spread
+    """, "ex01-compare-seeds", "one standard deviation over both methods' results pooled together"),
 ]
