@@ -140,3 +140,12 @@ def test_every_check_fails_in_the_untouched_exercise(path):
     if lang == "zh" and translated:  # the kernel was told the learner's language: they answer in Chinese
         assert all(re.search(r"[\u4e00-\u9fff]", r.error or "") for r in translated), \
             f"checks of {path.name} failed with a message not in Chinese: {[r.error for r in translated]}"
+
+
+def test_every_checklist_item_is_evidenced_by_some_check():
+    """With lessons 05 and 06 every item of the completion checklist can be evidenced (issue 12): none is
+    'not covered by the course yet'. The solutions pass every check (nbval) and the stubs fail every
+    check (above), so `coursekit check` evidences all twelve on the solutions and none on the stubs."""
+    data = json.loads((ROOT / "coursekit" / "course" / "checklist.json").read_text(encoding="utf-8"))
+    uncovered = [it["id"] for it in data["items"] if not it["evidence"]]
+    assert not uncovered, f"checklist items no check evidences: {uncovered}"
