@@ -9,16 +9,26 @@ __all__ = ["gradient_scale_plot", "image_pairs", "seed_strip", "temperature_figu
 
 
 def _bars(ax, probs, *, student=None, class_names=None, true_class=None):
-    """Bars of one distribution over classes (the teacher's), optionally outlined student bars."""
+    """Bars of one distribution over classes (the teacher's), optionally outlined student bars.
+
+    Returns the legend's handles: the teacher's bars, the true class's (orange) bar when it is given,
+    and the student's outlines when given.
+    """
+    from matplotlib.patches import Patch
+
     names = [str(c) for c in (class_names or range(len(probs)))]
     xs = range(len(probs))
     colors = ["tab:orange" if i == true_class else "tab:blue" for i in xs]
-    ax.bar(xs, [float(p) for p in probs], color=colors, label="teacher")
+    ax.bar(xs, [float(p) for p in probs], color=colors)
+    handles = [Patch(color="tab:blue", label="teacher")]
+    if true_class is not None:
+        handles.append(Patch(color="tab:orange", label=f"teacher, true class ({names[true_class]})"))
     if student is not None:
-        ax.bar(xs, [float(q) for q in student], fill=False, edgecolor="black", linewidth=1.2, label="student")
-        ax.legend(fontsize=7, loc="upper left")
-    ax.set_xticks(list(xs), names, fontsize=8)
+        ax.bar(xs, [float(q) for q in student], fill=False, edgecolor="black", linewidth=1.2)
+        handles.append(Patch(fill=False, edgecolor="black", linewidth=1.2, label="student"))
+    ax.set_xticks(list(xs), names)
     ax.set_ylim(0, 1.02)
+    return handles
 
 
 def _image(ax, image, title: str = ""):
@@ -33,13 +43,15 @@ def _image(ax, image, title: str = ""):
 
 def temperature_figure(probs, *, student=None, image=None, class_names=None, true_class=None, title: str = ""):
     """The temperature explorer's picture: the digit (if given) and the softened distribution as bars."""
-    fig = new_figure((6.4 if image is not None else 4.8, 2.8))
+    fig = new_figure((8.0 if image is not None else 6.4, 2.8))
     if image is not None:
         left, ax = fig.subplots(1, 2, width_ratios=[1, 3])
         _image(left, image, "input")
     else:
         ax = fig.subplots()
-    _bars(ax, probs, student=student, class_names=class_names, true_class=true_class)
+    handles = _bars(ax, probs, student=student, class_names=class_names, true_class=true_class)
+    # beside the bars, never over them: every legend entry names a colour in the plot, orange included
+    ax.legend(handles=handles, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.set_ylabel("probability")
     ax.set_title(title, fontsize=10)
     return fig
@@ -64,9 +76,11 @@ def temperature_panels(logits, temperatures, *, image=None, class_names=None, tr
         _image(axes[0], image, "input")
     for ax, t in zip(axes[extra:], temperatures):
         probs = torch.softmax(logits / t, dim=0)
-        _bars(ax, probs, class_names=class_names, true_class=true_class)
+        handles = _bars(ax, probs, class_names=class_names, true_class=true_class)
         entropy = -(probs * torch.log2(probs.clamp_min(1e-30))).sum().item()
         ax.set_title(f"T = {t:g}  (H = {entropy:.2f} bits)", fontsize=9)
+    if true_class is not None:  # one legend for all panels, below them: which bar is the true class
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9)
     return fig
 
 
@@ -88,17 +102,18 @@ def image_pairs(pairs, *, title: str = ""):
 def value_heatmap(values, row_labels, col_labels, *, row_title: str = "", col_title: str = "",
                   title: str = "", fmt: str = "{:.1%}", cmap: str = "viridis"):
     """A grid of numbers as a coloured table: ``values[i][j]`` at row ``row_labels[i]``, column ``col_labels[j]``."""
+    import matplotlib.ticker
     import numpy as np
 
     grid = np.asarray(values, dtype=float)
     if grid.shape != (len(row_labels), len(col_labels)):
         raise ValueError(f"The 'values' parameter of value_heatmap must be shaped ({len(row_labels)}, "
                          f"{len(col_labels)}) like the labels. Got shape {grid.shape} instead.")
-    fig = new_figure((0.6 * len(col_labels) + 2.2, 0.42 * len(row_labels) + 1.4))
+    fig = new_figure((0.65 * len(col_labels) + 2.4, 0.42 * len(row_labels) + 1.4))
     ax = fig.subplots()
     image = ax.imshow(grid, cmap=cmap, aspect="auto")
-    ax.set_xticks(range(len(col_labels)), [str(c) for c in col_labels], fontsize=8)
-    ax.set_yticks(range(len(row_labels)), [str(r) for r in row_labels], fontsize=8)
+    ax.set_xticks(range(len(col_labels)), [str(c) for c in col_labels])
+    ax.set_yticks(range(len(row_labels)), [str(r) for r in row_labels])
     ax.set_xlabel(col_title)
     ax.set_ylabel(row_title)
     low, high = np.nanmin(grid), np.nanmax(grid)
@@ -106,9 +121,11 @@ def value_heatmap(values, row_labels, col_labels, *, row_title: str = "", col_ti
         for j in range(grid.shape[1]):
             if np.isfinite(grid[i, j]):
                 dark = grid[i, j] < (low + high) / 2
-                ax.text(j, i, fmt.format(grid[i, j]), ha="center", va="center", fontsize=7,
+                ax.text(j, i, fmt.format(grid[i, j]), ha="center", va="center", fontsize=9,
                         color="white" if dark else "black")
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    # the colour bar speaks the cells' unit: its ticks are written with the same ``fmt`` (97.0%, not 0.97)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8, format=matplotlib.ticker.FuncFormatter(lambda v, _: fmt.format(v)))
+    bar.ax.tick_params(labelsize=9)
     if title:
         ax.set_title(title, fontsize=10)
     return fig
@@ -142,7 +159,7 @@ def seed_strip(results: dict, *, ylabel: str = "test accuracy (%)", title: str =
         mean = statistics.fmean(values)
         std = statistics.stdev(values) if len(values) > 1 else 0.0
         ax.errorbar([i + 0.15], [mean], yerr=[std], fmt="s", color="black", capsize=4)
-    ax.set_xticks(range(len(results)), list(results), fontsize=8)
+    ax.set_xticks(range(len(results)), list(results))
     ax.set_xlim(-0.5, len(results) - 0.5)
     ax.set_ylabel(ylabel)
     if title:

@@ -30,7 +30,6 @@ def weight_histograms(model, *, bins: int = 60, cols: int = 3):
         w = effective_weight(m).detach().flatten()
         ax.hist(w[w != 0].numpy(), bins=bins, color="tab:blue")
         ax.set_title(f"{name} ({type(m).__name__}, {w.numel():,} w)", fontsize=8)
-        ax.tick_params(labelsize=7)
     for ax in axes[len(layers):]:
         ax.axis("off")
     fig.suptitle("weights of each layer (zeros left out)", fontsize=10)
@@ -51,7 +50,7 @@ def accuracy_vs_sparsity(sweep, *, title: str = "one-shot pruning of the teacher
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return fig
 
 
@@ -62,19 +61,19 @@ def sparsity_bars(per_layer: dict, *, title: str = "sparsity per layer", ax=None
         raise ValueError("The 'per_layer' parameter of sparsity_bars must hold at least one series. Got {} instead.")
     fig = None
     if ax is None:
-        fig = new_figure((7, 3))
+        fig = new_figure((8, 3.2))
         ax = fig.subplots()
     layers = list(next(iter(per_layer.values())))
     width = 0.8 / len(per_layer)
     for i, (series, values) in enumerate(per_layer.items()):
         xs = [j + (i - (len(per_layer) - 1) / 2) * width for j in range(len(layers))]
         ax.bar(xs, [100 * values.get(n, 0.0) for n in layers], width=width, label=series)
-    ax.set_xticks(range(len(layers)), layers, rotation=30, fontsize=7, ha="right")
+    ax.set_xticks(range(len(layers)), layers, rotation=30, ha="right")
     ax.set_ylabel("sparsity (%)")
     ax.set_ylim(0, 100)
     ax.set_title(title, fontsize=10)
-    if len(per_layer) > 1:
-        ax.legend(fontsize=8)
+    if len(per_layer) > 1:  # beside the axes, never over the bars (which reach 100%)
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return fig if fig is not None else ax.figure
 
 
@@ -83,17 +82,27 @@ def sensitivity_curves(scan, *, ylabel: str = "metric lost (baseline − metric)
     from coursekit.prune import SensitivityScan
 
     check_type("scan", scan, "sensitivity_curves", SensitivityScan, "a SensitivityScan from prune.sensitivity_scan")
-    fig = new_figure((6.5, 3.4))
+    fig = new_figure((8.5, 3.6))
     ax = fig.subplots()
+    lowest, highest = 0.0, 0.0
     for name in scan.layers:
-        ax.plot([100 * s for s in scan.sparsities], scan.drops(name), "o-", label=f"{name} ({scan.sizes[name]:,} w)")
+        drops = scan.drops(name)
+        lowest, highest = min([lowest, *drops]), max([highest, *drops])
+        ax.plot([100 * s for s in scan.sparsities], drops, "o-", label=f"{name} ({scan.sizes[name]:,} w)")
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_yscale("symlog", linthresh=0.01)  # small drops stay visible next to catastrophic ones
+    # symlog, not log: drops can be negative (pruning sometimes helps a little). Logarithmic above
+    # `linthresh` so small drops stay visible next to catastrophic ones, linear around zero.
+    linthresh = 0.01
+    ax.set_yscale("symlog", linthresh=linthresh)
+    ax.set_ylim(-1.5 * max(linthresh, -lowest), 1.5 * max(linthresh, highest))  # room for the outer points
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.axhspan(-linthresh, linthresh, color="gray", alpha=0.08, linewidth=0)
     ax.set_xlabel("sparsity of that one layer (%)")
     ax.set_ylabel(ylabel)
-    ax.set_title("sensitivity: each layer pruned alone", fontsize=10)
+    ax.set_title(f"sensitivity: each layer pruned alone\n(log scale above {linthresh:g}, linear in the grey band)",
+                 fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # off the lines
     return fig
 
 
@@ -154,17 +163,23 @@ def speed_comparison(comparison):
     check_type("comparison", comparison, "speed_comparison", SpeedComparison, "a SpeedComparison")
     settings = list(dict.fromkeys((r.batch_size, r.threads) for r in comparison.rows))
     models = list(dict.fromkeys(r.model for r in comparison.rows))
-    fig = new_figure((2.6 * len(settings), 3))
+    # horizontal bars: the model names read left to right, however long they are
+    fig = new_figure((1.6 + 2.1 * len(settings), 1.4 + 0.38 * len(models)))
     axes = fig.subplots(1, len(settings), sharey=True, squeeze=False)[0]
     colors = matplotlib.colormaps["tab10"].colors
+    ys = list(range(len(models)))
     for ax, (b, t) in zip(axes, settings):
         rows = [comparison.row(m, b, t) for m in models]
-        ax.bar(models, [r.speedup for r in rows], color=colors[: len(models)], label="measured speed-up")
-        ax.plot(models, [r.flops_reduction for r in rows], "k_", markersize=25, markeredgewidth=2,
+        ax.barh(ys, [r.speedup for r in rows], color=[colors[i % len(colors)] for i in ys],
+                label="measured speed-up")
+        ax.plot([r.flops_reduction for r in rows], ys, "k|", markersize=16, markeredgewidth=2,
                 label="FLOPs ratio")
-        ax.axhline(1, color="gray", linewidth=0.8)
-        ax.set_title(f"batch {b}, {t} thread{'s' if t > 1 else ''}", fontsize=9)
-        ax.tick_params(axis="x", labelrotation=20, labelsize=8)
-    axes[0].set_ylabel(f"× faster than {comparison.baseline}")
-    axes[0].legend(fontsize=7)
+        ax.axvline(1, color="gray", linewidth=0.8)
+        ax.set_title(f"batch {b}, {t} thread{'s' if t > 1 else ''}", fontsize=10)
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].set_yticks(ys, models)
+    axes[0].invert_yaxis()  # the first model (the baseline) on top
+    fig.supxlabel(f"× faster than {comparison.baseline}", fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncol=2, fontsize=9)
     return fig
