@@ -88,7 +88,18 @@ def notebook_lang(path: str | os.PathLike) -> str:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return "en"
-    return "zh" if len(_CJK.findall(text)) >= 50 else "en"
+    return "zh" if len(_CJK.findall(_prose(path, text))) >= 50 else "en"
+
+
+def _prose(path: Path, text: str) -> str:
+    """Markdown and comments only: code cells carry both languages (``tr("…", "中文")``) in every edition."""
+    if path.suffix == ".ipynb":
+        try:
+            cells = json.loads(text).get("cells", [])
+        except (ValueError, AttributeError):
+            return ""
+        return "".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "markdown")
+    return "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
 
 
 def _folder_bytes(folder: Path) -> int:

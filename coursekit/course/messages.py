@@ -62,6 +62,7 @@ MESSAGES = {
         "summary_none": "The given notebooks evidence none of the checklist items.",
         "summary_uncovered": "{not_covered} items are not covered by the course yet; {not_checked} are "
                              "checked by other notebooks.",
+        "summary_others": "{not_checked} items are checked by other notebooks.",
         "next_fail": "Fix what a ✗ line says, run the check cell in JupyterLab, then run this command again.",
         "next_ok": "Every item these notebooks cover is evidenced. Well done!",
         "json_written": "report written to {path}",
@@ -103,6 +104,7 @@ MESSAGES = {
         "summary": "这些笔记本覆盖的 {covered} 项中，已达成 {evidenced} 项，尚未达成 {not_yet} 项。",
         "summary_none": "所给的笔记本不涉及清单中的任何一项。",
         "summary_uncovered": "另有 {not_covered} 项课程尚未覆盖，{not_checked} 项由其他笔记本检查。",
+        "summary_others": "另有 {not_checked} 项由其他笔记本检查。",
         "next_fail": "按 ✗ 行的提示修改，在 JupyterLab 里运行对应的检查单元格，然后再运行一次这个命令。",
         "next_ok": "这些笔记本覆盖的每一项都已达成。做得好！",
         "json_written": "报告已写入 {path}",

@@ -92,8 +92,11 @@ def render_text(notebooks: list[NotebookResult], statuses: list[ItemStatus], ite
                           not_yet=counts["not_yet"]))
     else:
         lines.append(msg(lang, "summary_none"))
-    lines.append(msg(lang, "summary_uncovered", not_covered=counts["not_covered"],
-                      not_checked=counts["not_checked"]))
+    if counts["not_covered"]:
+        lines.append(msg(lang, "summary_uncovered", not_covered=counts["not_covered"],
+                          not_checked=counts["not_checked"]))
+    elif counts["not_checked"]:
+        lines.append(msg(lang, "summary_others", not_checked=counts["not_checked"]))
     lines.append(msg(lang, "next_ok" if exit_code(notebooks, statuses) == 0 else "next_fail"))
     return "\n".join(lines)
 

@@ -64,13 +64,13 @@ from coursekit.i18n import tr
 def quantize(x: torch.Tensor, bits: int, symmetric: bool, axis: int | None = None):
     """(q, scale, zero_point): x ≈ scale * (q - zero_point), per tensor or along `axis`."""
     # Exercise 1: replace the next line with your code. Hint: lesson 03, section 1 (my_quantize); per channel: reduce over every other dimension
-    raise NotImplementedError('Exercise 1: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 1: not written yet (see the comment above) | 练习 1：还没写（见上方注释）')
 
 
 def dequantize(q: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, axis: int | None = None):
     """scale * (q - zero_point) as float32."""
     # Exercise 2: replace the next line with your code. Hint: reshape scale and zero_point so they broadcast along `axis`
-    raise NotImplementedError('Exercise 2: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 2: not written yet (see the comment above) | 练习 2：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-quantize" checklist=["T4"]
@@ -145,7 +145,7 @@ check()
 def ste_fake_quantize(x: torch.Tensor, scale: float, zero_point: int, qmin: int, qmax: int) -> torch.Tensor:
     """Fake quantization whose gradient is 1 inside the representable range and 0 where it clips."""
     # Exercise 3: replace the next line with your code. Hint: lesson 03, section 8 (the mask compares the ROUNDED value with qmin/qmax)
-    raise NotImplementedError('Exercise 3: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 3: not written yet (see the comment above) | 练习 3：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-ste" checklist=["T4"]
@@ -198,7 +198,7 @@ check()
 def percentile_qparams(batches: list[torch.Tensor], percentile: float, bits: int) -> tuple[float, int]:
     """Affine (scale, zero_point) for the range between the (100-p)-th and p-th percentiles of all batches."""
     # Exercise 4: replace the next line with your code. Hint: lesson 03, section 5; torch.quantile takes q in [0, 1]
-    raise NotImplementedError('Exercise 4: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 4: not written yet (see the comment above) | 练习 4：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-percentile" checklist=["T4", "U3"]
@@ -247,7 +247,7 @@ check()
 def fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """A new Conv2d equal to bn(conv(x)) with bn in eval mode."""
     # Exercise 5: replace the next line with your code. Hint: lesson 03, section 9
-    raise NotImplementedError('Exercise 5: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 5: not written yet (see the comment above) | 练习 5：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-fold-bn" checklist=["E1"]
@@ -304,7 +304,7 @@ check()
 def integer_linear(x_q, w_q, b_q, in_zero_point: int, multiplier: torch.Tensor, out_zero_point: int):
     """(int32 accumulator, uint8 output) of a quantized linear layer."""
     # Exercise 6: replace the next line with your code. Hint: lesson 03, section 10 (cast to int32 BEFORE subtracting and multiplying)
-    raise NotImplementedError('Exercise 6: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 6: not written yet (see the comment above) | 练习 6：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-integer-linear" checklist=["E2"]
@@ -367,7 +367,7 @@ check()
 def int8_vs_fp32(model, example, calibration, test_loader, workdir) -> dict:
     """Accuracy, bytes on disk and median latency of the fp32 and int8 ONNX versions of `model`."""
     # Exercise 7: replace the next line with your code. Hint: lesson 03, section 12; time with time.perf_counter over ~20 calls after a warm-up
-    raise NotImplementedError('Exercise 7: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 7: not written yet (see the comment above) | 练习 7：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-int8-vs-fp32" checklist=["T4", "U3", "E1", "E2"]

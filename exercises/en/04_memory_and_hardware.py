@@ -67,7 +67,7 @@ def random_mlp(dtype=torch.float32) -> nn.Sequential:
 def accumulated_step(model: nn.Module, optimizer: torch.optim.Optimizer, micro_batches: list) -> None:
     """One optimizer step equal to the big batch made of all micro-batches."""
     # Exercise 1: replace the next line with your code. Hint: lesson 04, section 3 "Gradient accumulation" (sum each loss, divide by the total)
-    raise NotImplementedError('Exercise 1: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 1: not written yet (see the comment above) | 练习 1：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-accumulation" checklist=["T4"]
@@ -119,7 +119,7 @@ check()
 def training_memory(model: nn.Module, optimizer: torch.optim.Optimizer, activations: int) -> dict:
     """Bytes of parameters, gradients, optimizer state and activations of one training step."""
     # Exercise 2: replace the next line with your code. Hint: lesson 04, section 1 "Where training memory goes"; p.element_size() is bytes per number
-    raise NotImplementedError('Exercise 2: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 2: not written yet (see the comment above) | 练习 2：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-training-memory" checklist=["E3", "T4"]
@@ -175,7 +175,7 @@ def conv_cost(batch: int, in_channels: int, out_channels: int, size: int, kernel
               padding: int, bytes_per_element: int) -> tuple:
     """(FLOPs, bytes moved, arithmetic intensity) of one Conv2d call."""
     # Exercise 3: replace the next line with your code. Hint: lesson 04, section 9 "A roofline of your machine"
-    raise NotImplementedError('Exercise 3: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 3: not written yet (see the comment above) | 练习 3：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-conv-intensity" checklist=["E3"]
@@ -226,7 +226,7 @@ check()
 def bound(intensity: float, peak_gflops: float, peak_gbps: float) -> tuple:
     """(attainable GFLOP/s, "memory" or "compute") on the roofline of the given machine."""
     # Exercise 4: replace the next line with your code. Hint: lesson 04, section 9 (the ridge point is peak_gflops / peak_gbps)
-    raise NotImplementedError('Exercise 4: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 4: not written yet (see the comment above) | 练习 4：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-roofline-bound" checklist=["E3"]
@@ -266,7 +266,7 @@ check()
 def lost_in_fp16(grads: torch.Tensor, scale: float) -> torch.Tensor:
     """True where grads != 0 but (grads * scale) becomes 0 in float16."""
     # Exercise 5: replace the next line with your code. Hint: lesson 04, section 6 "Why fp16 needs loss scaling"
-    raise NotImplementedError('Exercise 5: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 5: not written yet (see the comment above) | 练习 5：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-loss-scaling" checklist=["E3", "T4"]

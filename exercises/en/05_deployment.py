@@ -60,7 +60,7 @@ torch.set_num_threads(1)  # one thread for every timing in this notebook
 def parity_check(a, b, batches: list[torch.Tensor]) -> tuple[float, float]:
     """(largest |logit_a - logit_b|, fraction of examples with the same predicted class)."""
     # Exercise 1: replace the next line with your code. Hint: lesson 05, section 4 "Parity before speed" (torch.as_tensor turns numpy into torch)
-    raise NotImplementedError('Exercise 1: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 1: not written yet (see the comment above) | 练习 1：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex05-parity" checklist=["T4", "E2"]
@@ -127,7 +127,7 @@ check()
 def percentile_report(times_ms: list[float]) -> dict[str, float]:
     """{"p50": ..., "p90": ..., "p99": ...} of raw timings, linearly interpolated."""
     # Exercise 2: replace the next line with your code. Hint: lesson 05, section 5 "Latency at batch 1: percentiles, not averages"
-    raise NotImplementedError('Exercise 2: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 2: not written yet (see the comment above) | 练习 2：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex05-percentiles" checklist=["T4"]
@@ -183,7 +183,7 @@ check()
 def choose(results: dict, p99_budget_ms: float):
     """The name of the fastest setting (requests/s) whose p99 latency meets the budget, or None."""
     # Exercise 3: replace the next line with your code. Hint: lesson 05, section 9 "Batching under load"
-    raise NotImplementedError('Exercise 3: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 3: not written yet (see the comment above) | 练习 3：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex05-choose-config" checklist=["E2", "T4"]
@@ -263,7 +263,7 @@ check()
 def deploy_student(model: nn.Module, folder: Path, calibration: torch.Tensor) -> Path:
     """Write an ONNX file for `model` into `folder` that meets the budget above; return its path."""
     # Exercise 4: replace the next line with your code. Hint: lesson 05, section 3 (to_onnx), then lesson 03's int8 ONNX model
-    raise NotImplementedError('Exercise 4: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 4: not written yet (see the comment above) | 练习 4：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex05-deploy-budget" checklist=["E2"]

@@ -73,7 +73,7 @@ for card in SCENARIOS.values():
 # %%
 MY_CARD, ARTEFACT = None, None  # set both below
 # Exercise 1: replace the next line with your code. Hint: lesson 06, section 2 (the worked pipeline)
-raise NotImplementedError('Exercise 1: not written yet (see the comment above)')
+raise NotImplementedError('Exercise 1: not written yet (see the comment above) | 练习 1：还没写（见上方注释）')
 print(MY_CARD, ARTEFACT)
 
 # %% tags=["check"] check_id="ex06-end-to-end" checklist=["E4"]
@@ -132,7 +132,7 @@ print(report_table(measured))
 # %%
 def choose(cards):
     # Exercise 2: replace the next line with your code. Hint: ReportCard.passed and ReportCard.size_bytes
-    raise NotImplementedError('Exercise 2: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 2: not written yet (see the comment above) | 练习 2：还没写（见上方注释）')
 
 
 print("ship on the phone card:", choose(measured))

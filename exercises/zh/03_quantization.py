@@ -55,13 +55,13 @@ from coursekit.i18n import tr
 def quantize(x: torch.Tensor, bits: int, symmetric: bool, axis: int | None = None):
     """(q, scale, zero_point): x ≈ scale * (q - zero_point), per tensor or along `axis`."""
     # 练习 1：把下一行换成你的代码。提示：第 03 课第 1 节（my_quantize）；逐通道：在其余所有维度上求最值
-    raise NotImplementedError('Exercise 1: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 1: not written yet (see the comment above) | 练习 1：还没写（见上方注释）')
 
 
 def dequantize(q: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, axis: int | None = None):
     """scale * (q - zero_point) as float32."""
     # 练习 2：把下一行换成你的代码。提示：调整 scale 和 zero_point 的形状，使它们沿 `axis` 广播
-    raise NotImplementedError('Exercise 2: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 2: not written yet (see the comment above) | 练习 2：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-quantize" checklist=["T4"]
@@ -132,7 +132,7 @@ check()
 def ste_fake_quantize(x: torch.Tensor, scale: float, zero_point: int, qmin: int, qmax: int) -> torch.Tensor:
     """Fake quantization whose gradient is 1 inside the representable range and 0 where it clips."""
     # 练习 3：把下一行换成你的代码。提示：第 03 课第 8 节（掩码比较的是舍入之后的值与 qmin/qmax）
-    raise NotImplementedError('Exercise 3: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 3: not written yet (see the comment above) | 练习 3：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-ste" checklist=["T4"]
@@ -180,7 +180,7 @@ check()
 def percentile_qparams(batches: list[torch.Tensor], percentile: float, bits: int) -> tuple[float, int]:
     """Affine (scale, zero_point) for the range between the (100-p)-th and p-th percentiles of all batches."""
     # 练习 4：把下一行换成你的代码。提示：第 03 课第 5 节；torch.quantile 的 q 取值在 [0, 1]
-    raise NotImplementedError('Exercise 4: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 4: not written yet (see the comment above) | 练习 4：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-percentile" checklist=["T4", "U3"]
@@ -226,7 +226,7 @@ check()
 def fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """A new Conv2d equal to bn(conv(x)) with bn in eval mode."""
     # 练习 5：把下一行换成你的代码。提示：第 03 课第 9 节
-    raise NotImplementedError('Exercise 5: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 5: not written yet (see the comment above) | 练习 5：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-fold-bn" checklist=["E1"]
@@ -281,7 +281,7 @@ check()
 def integer_linear(x_q, w_q, b_q, in_zero_point: int, multiplier: torch.Tensor, out_zero_point: int):
     """(int32 accumulator, uint8 output) of a quantized linear layer."""
     # 练习 6：把下一行换成你的代码。提示：第 03 课第 10 节（先转成 int32，再做减法和乘法）
-    raise NotImplementedError('Exercise 6: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 6: not written yet (see the comment above) | 练习 6：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-integer-linear" checklist=["E2"]
@@ -339,7 +339,7 @@ check()
 def int8_vs_fp32(model, example, calibration, test_loader, workdir) -> dict:
     """Accuracy, bytes on disk and median latency of the fp32 and int8 ONNX versions of `model`."""
     # 练习 7：把下一行换成你的代码。提示：第 03 课第 12 节；预热后用 time.perf_counter 计时约 20 次调用
-    raise NotImplementedError('Exercise 7: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 7: not written yet (see the comment above) | 练习 7：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex03-int8-vs-fp32" checklist=["T4", "U3", "E1", "E2"]

@@ -59,7 +59,7 @@ def random_mlp(dtype=torch.float32) -> nn.Sequential:
 def accumulated_step(model: nn.Module, optimizer: torch.optim.Optimizer, micro_batches: list) -> None:
     """One optimizer step equal to the big batch made of all micro-batches."""
     # 练习 1：把下一行换成你的代码。提示：第 04 课第 3 节“梯度累积”（每个损失取总和，再除以总数）
-    raise NotImplementedError('Exercise 1: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 1: not written yet (see the comment above) | 练习 1：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-accumulation" checklist=["T4"]
@@ -109,7 +109,7 @@ check()
 def training_memory(model: nn.Module, optimizer: torch.optim.Optimizer, activations: int) -> dict:
     """Bytes of parameters, gradients, optimizer state and activations of one training step."""
     # 练习 2：把下一行换成你的代码。提示：第 04 课第 1 节“训练内存都去哪儿了”；p.element_size() 是每个数的字节数
-    raise NotImplementedError('Exercise 2: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 2: not written yet (see the comment above) | 练习 2：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-training-memory" checklist=["E3", "T4"]
@@ -162,7 +162,7 @@ def conv_cost(batch: int, in_channels: int, out_channels: int, size: int, kernel
               padding: int, bytes_per_element: int) -> tuple:
     """(FLOPs, bytes moved, arithmetic intensity) of one Conv2d call."""
     # 练习 3：把下一行换成你的代码。提示：第 04 课第 9 节“你这台机器的 roofline”
-    raise NotImplementedError('Exercise 3: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 3: not written yet (see the comment above) | 练习 3：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-conv-intensity" checklist=["E3"]
@@ -210,7 +210,7 @@ check()
 def bound(intensity: float, peak_gflops: float, peak_gbps: float) -> tuple:
     """(attainable GFLOP/s, "memory" or "compute") on the roofline of the given machine."""
     # 练习 4：把下一行换成你的代码。提示：第 04 课第 9 节（拐点是 peak_gflops / peak_gbps）
-    raise NotImplementedError('Exercise 4: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 4: not written yet (see the comment above) | 练习 4：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-roofline-bound" checklist=["E3"]
@@ -247,7 +247,7 @@ check()
 def lost_in_fp16(grads: torch.Tensor, scale: float) -> torch.Tensor:
     """True where grads != 0 but (grads * scale) becomes 0 in float16."""
     # 练习 5：把下一行换成你的代码。提示：第 04 课第 6 节“fp16 为什么需要损失缩放”
-    raise NotImplementedError('Exercise 5: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 5: not written yet (see the comment above) | 练习 5：还没写（见上方注释）')
 
 
 # %% tags=["check"] check_id="ex04-loss-scaling" checklist=["E3", "T4"]

@@ -68,7 +68,7 @@ for card in SCENARIOS.values():
 # %%
 MY_CARD, ARTEFACT = None, None  # 在下面设置这两个变量
 # 练习 1：把下一行换成你的代码。提示：第 06 课第 2 节（完整流水线）
-raise NotImplementedError('Exercise 1: not written yet (see the comment above)')
+raise NotImplementedError('Exercise 1: not written yet (see the comment above) | 练习 1：还没写（见上方注释）')
 print(MY_CARD, ARTEFACT)
 
 # %% tags=["check"] check_id="ex06-end-to-end" checklist=["E4"]
@@ -127,7 +127,7 @@ print(report_table(measured))
 # %%
 def choose(cards):
     # 练习 2：把下一行换成你的代码。提示：用 ReportCard.passed 和 ReportCard.size_bytes
-    raise NotImplementedError('Exercise 2: not written yet (see the comment above)')
+    raise NotImplementedError('Exercise 2: not written yet (see the comment above) | 练习 2：还没写（见上方注释）')
 
 
 print("ship on the phone card:", choose(measured))
