@@ -135,7 +135,8 @@ def test_a_kernel_starts_without_transport_or_websocket_warnings(lab):
     kernel = lab.api("/api/kernels", "POST", {"name": "python3"})
     ws = lab.ws(f"/api/kernels/{kernel['id']}/channels")
     try:
-        msg = {"header": {"msg_id": secrets.token_hex(4), "username": "t", "session": secrets.token_hex(4),
+        msg_id = secrets.token_hex(4)
+        msg = {"header": {"msg_id": msg_id, "username": "t", "session": secrets.token_hex(4),
                           "msg_type": "execute_request", "version": "5.3", "date": ""},
                "parent_header": {}, "metadata": {}, "channel": "shell",
                "content": {"code": "import os; print(os.environ['VIRTUAL_ENV'])", "silent": False}}
@@ -145,7 +146,10 @@ def test_a_kernel_starts_without_transport_or_websocket_warnings(lab):
             reply = json.loads(ws.recv())
             if reply.get("msg_type") == "stream":
                 out += reply["content"]["text"]
-            if reply.get("msg_type") == "execute_reply":
+            # the stream (iopub) may arrive after the execute_reply (shell): wait for the kernel's
+            # "idle" for this request, which iopub sends after every output of it
+            if (reply.get("msg_type") == "status" and reply["content"].get("execution_state") == "idle"
+                    and reply.get("parent_header", {}).get("msg_id") == msg_id):
                 break
     finally:
         ws.close()
