@@ -1,8 +1,9 @@
 """The real-browser test: the lessons' widgets work in a real JupyterLab, in a real Chromium.
 
 For each lesson with an explorer, a headless Chromium (Debian's ``chromium`` driven by Playwright)
-opens the lesson's ``.py`` through its lab URL, checks that it opened as a notebook with its kernel
-preselected, runs every cell (Run → Run All Cells), fails on any traceback, then moves the explorer's
+opens the lesson's ``.py`` (its cells up to the explorer, cut at a cell marker; nbval runs the rest)
+through its lab URL, checks that it opened as a notebook with its kernel preselected, runs those cells
+(Run → Run All Cells), fails on any traceback, then moves the explorer's
 slider with the keyboard and waits for the figure (the PNG in the explorer's Output widget) to change.
 Screenshots before and after each move go to ``build/browser/`` for people to look at; a failing
 step saves ``build/browser/<lesson>-FAILED-<step>.png`` and names the step.
@@ -27,12 +28,30 @@ import pytest
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, LabServer, NotebookDriver
 
-# (lesson, regex matching the explorer slider's description)
+# (lesson, regex matching the explorer slider's description, the call that builds the explorer)
 LESSONS = [
-    pytest.param("notebooks/en/01_knowledge_distillation.py", r"temperature|^T$|^τ$", id="01_knowledge_distillation"),
-    pytest.param("notebooks/en/02_pruning.py", r"sparsity", id="02_pruning"),
-    pytest.param("notebooks/en/03_quantization.py", r"^bits$", id="03_quantization"),
+    pytest.param("notebooks/en/01_knowledge_distillation.py", r"temperature|^T$|^τ$", "temperature_explorer(",
+                 id="01_knowledge_distillation"),
+    pytest.param("notebooks/en/02_pruning.py", r"sparsity", "sparsity_explorer(", id="02_pruning"),
+    pytest.param("notebooks/en/03_quantization.py", r"^bits$", "bits_explorer(", id="03_quantization"),
 ]
+PREFIXES = ROOT / "build" / "browser-lessons"
+
+
+def lesson_through_explorer(relpath: str, call: str) -> str:
+    """The lesson's text up to and including the cell that builds its explorer, written under build/.
+
+    Every cell of every lesson already runs under nbval; what only a browser can show is the explorer,
+    so the browser runs the cells it needs (not the whole lesson, which would cost minutes of the test
+    budget). The text is cut at a cell marker, so the header and the cells are the lesson's own bytes."""
+    text = (ROOT / relpath).read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if call in line and not line.lstrip().startswith("#"))
+    end = next((i for i in range(at + 1, len(lines)) if lines[i].startswith("# %%")), len(lines))
+    PREFIXES.mkdir(parents=True, exist_ok=True)
+    out = PREFIXES / Path(relpath).name
+    out.write_text("".join(lines[:end]).rstrip("\n") + "\n", encoding="utf-8")
+    return str(out.relative_to(ROOT))
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -75,10 +94,11 @@ def _kernel_display_name(text: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-@pytest.mark.parametrize(("relpath", "slider_label"), LESSONS)
-def test_widget_redraws_in_real_browser(lab, browser_context, relpath, slider_label):
+@pytest.mark.parametrize(("lesson", "slider_label", "explorer_call"), LESSONS)
+def test_widget_redraws_in_real_browser(lab, browser_context, lesson, slider_label, explorer_call):
+    assert (ROOT / lesson).exists(), f"{lesson} does not exist"
+    relpath = lesson_through_explorer(lesson, explorer_call)
     path = ROOT / relpath
-    assert path.exists(), f"{relpath} does not exist"
     expected_kernel = _kernel_display_name(path.read_text())
     assert expected_kernel, f"{relpath} has no kernelspec header (its display_name preselects the kernel)"
 
