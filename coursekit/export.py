@@ -62,6 +62,18 @@ def _quiet_exporter():
             lg.setLevel(level)
 
 
+
+def _check_export_args(model, path, example_input, func: str) -> Path:
+    """The checks both exporters make; returns ``path`` as a Path with its folder created."""
+    check_type("model", model, func, nn.Module, "a torch.nn.Module")
+    check_type("example_input", example_input, func, torch.Tensor, "a torch.Tensor (a batch of inputs)")
+    if example_input.dim() < 1 or example_input.shape[0] < 1:
+        raise ValueError(f"The 'example_input' parameter of {func} must be a batch with at least one example. "
+                         f"Got shape {tuple(example_input.shape)} instead.")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
 def to_onnx(model: nn.Module, path: str | os.PathLike, example_input: torch.Tensor) -> Path:
     """Export ``model`` (in eval mode, on CPU) to ``path`` and return the path.
 
@@ -70,13 +82,7 @@ def to_onnx(model: nn.Module, path: str | os.PathLike, example_input: torch.Tens
     train/eval mode is restored afterwards.
     """
     func = "to_onnx"
-    check_type("model", model, func, nn.Module, "a torch.nn.Module")
-    check_type("example_input", example_input, func, torch.Tensor, "a torch.Tensor (a batch of inputs)")
-    if example_input.dim() < 1 or example_input.shape[0] < 1:
-        raise ValueError(f"The 'example_input' parameter of {func} must be a batch with at least one example. "
-                         f"Got shape {tuple(example_input.shape)} instead.")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _check_export_args(model, path, example_input, func)
     for old in onnx_files(path):
         old.unlink()
     with eval_mode(model):
@@ -167,13 +173,7 @@ def export_program(model: nn.Module, path: str | os.PathLike, example_input: tor
     model's train/eval mode is restored afterwards.
     """
     func = "export_program"
-    check_type("model", model, func, nn.Module, "a torch.nn.Module")
-    check_type("example_input", example_input, func, torch.Tensor, "a torch.Tensor (a batch of inputs)")
-    if example_input.dim() < 1 or example_input.shape[0] < 1:
-        raise ValueError(f"The 'example_input' parameter of {func} must be a batch with at least one example. "
-                         f"Got shape {tuple(example_input.shape)} instead.")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _check_export_args(model, path, example_input, func)
     was_training = model.training
     model.eval()
     try:
